@@ -1,0 +1,694 @@
+//! Configuration: the keys of `res_prom_rs.conf` / `modparam("prom_rs", ...)`, each validated when it is set.
+//!
+//! A host hands over key/value strings one at a time ([`ConfigBuilder::set`]); keys outside `[general]` are written
+//! `section.key`. Every value is checked at once and a bad one is refused with a message naming the key, the value
+//! and what is allowed; [`ConfigBuilder::finish`] then checks the keys that only make sense together.
+
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+use values as v;
+
+/// Default histogram buckets per family; `buckets.FAMILY` may override any of them and only these.
+pub const DEFAULT_BUCKETS: &[(&str, &[f64])] = &[
+    (
+        "asterisk_channel_duration_seconds",
+        &[
+            1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+        ],
+    ),
+    (
+        "asterisk_channel_answered_duration_seconds",
+        &[
+            1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+        ],
+    ),
+    (
+        "asterisk_rtcp_jitter_seconds",
+        &[0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2],
+    ),
+    (
+        "asterisk_rtcp_packet_loss_ratio",
+        &[0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2],
+    ),
+    (
+        "asterisk_rtcp_rtt_seconds",
+        &[0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0],
+    ),
+    (
+        "asterisk_rtcp_mes",
+        &[20.0, 40.0, 60.0, 70.0, 80.0, 90.0, 95.0],
+    ),
+    (
+        "asterisk_queue_wait_seconds",
+        &[1.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0],
+    ),
+    (
+        "prom_rs_scrape_duration_seconds",
+        &[
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+        ],
+    ),
+];
+
+/// Label names the exported families use; constant labels may not reuse them.
+pub const RESERVED_LABELS: &[&str] = &[
+    "abi",
+    "agent",
+    "campaign",
+    "cause",
+    "code",
+    "codec",
+    "collector",
+    "dialstatus",
+    "direction",
+    "domain",
+    "endpoint",
+    "event",
+    "family",
+    "from",
+    "group",
+    "jail",
+    "kind",
+    "le",
+    "pause_code",
+    "quantile",
+    "queue",
+    "service",
+    "state",
+    "status",
+    "tech",
+    "technology",
+    "term_reason",
+    "to",
+    "uniqueid",
+    "username",
+    "version",
+];
+
+/// Switches for the event-driven Asterisk collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collectors {
+    /// Channel and call families.
+    pub channels: bool,
+    /// Endpoint, phone-fleet and outbound-registration families.
+    pub endpoints: bool,
+    /// RTCP media-quality families.
+    pub rtcp: bool,
+    /// Bridge and ConfBridge families.
+    pub bridges: bool,
+    /// app_queue families.
+    pub queues: bool,
+    /// Security-event families.
+    pub security: bool,
+    /// Codec and transcoding families.
+    pub codecs: bool,
+}
+
+/// Settings of the ViciDial reader (`vicidial.*`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct VicidialConfig {
+    /// Start the reader thread.
+    pub enabled: bool,
+    /// Server host name or address.
+    pub host: String,
+    /// Server TCP port.
+    pub port: u16,
+    /// Unix socket path; used instead of host/port when set.
+    pub socket: Option<PathBuf>,
+    /// Account name.
+    pub user: String,
+    /// Account password (never logged, never shown).
+    pub password: String,
+    /// Database name.
+    pub database: String,
+    /// Poll interval.
+    pub interval: Duration,
+    /// Bound on connecting.
+    pub connect_timeout: Duration,
+    /// Bound on each query.
+    pub query_timeout: Duration,
+    /// Only rows of this dialer.
+    pub server_ip: Option<IpAddr>,
+}
+
+impl std::fmt::Debug for VicidialConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VicidialConfig")
+            .field("enabled", &self.enabled)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &"(hidden)")
+            .field("database", &self.database)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How host statistics are named (`stats.*`), after OpenSIPS's prometheus module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsConfig {
+    /// First part of every statistic's name.
+    pub prefix: String,
+    /// 0: `<prefix>_<name>`; 1: `<prefix>_<group>_<name>`; 2: `<prefix>_<name>{group="<group>"}`.
+    pub group_mode: u8,
+    /// Which statistics are exported: `all`, or `group:` and single names.
+    pub statistics: Vec<String>,
+}
+
+/// A complete, validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Master switch: when off, the core starts nothing and serves nothing.
+    pub enabled: bool,
+    /// Listen address.
+    pub bindaddr: IpAddr,
+    /// Listen port.
+    pub port: u16,
+    /// Scrape path.
+    pub uri: String,
+    /// HTTP Basic credentials (username, password).
+    pub auth: Option<(String, String)>,
+    /// Constant labels on every series.
+    pub labels: Vec<(String, String)>,
+    /// Cardinality cap per family.
+    pub max_series_per_family: usize,
+    /// How often the host samples what has no event.
+    pub sample_interval: Duration,
+    /// Collector switches.
+    pub collectors: Collectors,
+    /// Per-channel series.
+    pub channel_detail: bool,
+    /// Endpoint number ranges tracked as the phone fleet.
+    pub phone_fleet: Vec<(u64, u64)>,
+    /// Histogram bucket overrides by family.
+    pub buckets: BTreeMap<String, Vec<f64>>,
+    /// File that records every event received, for replay.
+    pub trace_file: Option<PathBuf>,
+    /// ViciDial reader.
+    pub vicidial: VicidialConfig,
+    /// fail2ban poller switch and interval.
+    pub fail2ban: (bool, Duration),
+    /// Host statistics naming.
+    pub stats: StatsConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enabled: true,
+            bindaddr: IpAddr::from([127, 0, 0, 1]),
+            port: 9101,
+            uri: "/metrics".into(),
+            auth: None,
+            labels: Vec::new(),
+            max_series_per_family: 10_000,
+            sample_interval: Duration::from_secs(5),
+            collectors: Collectors {
+                channels: true,
+                endpoints: true,
+                rtcp: true,
+                bridges: true,
+                queues: true,
+                security: true,
+                codecs: true,
+            },
+            channel_detail: false,
+            phone_fleet: Vec::new(),
+            buckets: BTreeMap::new(),
+            trace_file: None,
+            vicidial: VicidialConfig {
+                enabled: false,
+                host: "localhost".into(),
+                port: 3306,
+                socket: None,
+                user: "exporter".into(),
+                password: String::new(),
+                database: "asterisk".into(),
+                interval: Duration::from_secs(15),
+                connect_timeout: Duration::from_secs(5),
+                query_timeout: Duration::from_secs(5),
+                server_ip: None,
+            },
+            fail2ban: (false, Duration::from_secs(30)),
+            stats: StatsConfig {
+                prefix: "opensips".into(),
+                group_mode: 1,
+                statistics: vec!["all".into()],
+            },
+        }
+    }
+}
+
+impl Config {
+    /// The socket the scrape endpoint listens on.
+    pub fn listen_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bindaddr, self.port)
+    }
+    /// The bucket layout for a histogram family: the override if one was set, else the default.
+    pub fn buckets_for(&self, family: &str) -> Vec<f64> {
+        self.buckets.get(family).cloned().unwrap_or_else(|| {
+            DEFAULT_BUCKETS
+                .iter()
+                .find(|(f, _)| *f == family)
+                .map(|(_, b)| b.to_vec())
+                .unwrap_or_default()
+        })
+    }
+}
+
+/// A refused key or value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key as given.
+    pub key: String,
+    /// The value as given, or `(hidden)` for secrets.
+    pub value: Option<String>,
+    /// What was wrong and what is allowed.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.value {
+            Some(v) => write!(
+                f,
+                "invalid value \"{}\" for key \"{}\": {}",
+                v, self.key, self.message
+            ),
+            None => write!(f, "key \"{}\": {}", self.key, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+const SECRET_KEYS: &[&str] = &["auth_password", "vicidial.password"];
+
+/// Every key accepted, for the unknown-key message (`buckets.FAMILY` is listed as a pattern).
+pub const KEYS: &[&str] = &[
+    "enabled",
+    "bindaddr",
+    "port",
+    "uri",
+    "auth_username",
+    "auth_password",
+    "tls_cert",
+    "tls_key",
+    "labels",
+    "max_series_per_family",
+    "sample_interval",
+    "channels",
+    "endpoints",
+    "rtcp",
+    "bridges",
+    "queues",
+    "security",
+    "codecs",
+    "channel_detail",
+    "phone_fleet",
+    "buckets.FAMILY",
+    "trace_file",
+    "vicidial.enabled",
+    "vicidial.host",
+    "vicidial.port",
+    "vicidial.socket",
+    "vicidial.user",
+    "vicidial.password",
+    "vicidial.database",
+    "vicidial.interval",
+    "vicidial.connect_timeout",
+    "vicidial.query_timeout",
+    "vicidial.server_ip",
+    "fail2ban.enabled",
+    "fail2ban.interval",
+    "stats.prefix",
+    "stats.group_mode",
+    "stats.statistics",
+];
+
+/// Collects key/value pairs into a [`Config`], validating each as it arrives.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigBuilder {
+    cfg: Config,
+    auth_username: Option<String>,
+    auth_password: Option<String>,
+    tls: (Option<PathBuf>, Option<PathBuf>),
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+impl ConfigBuilder {
+    /// A builder holding the defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets one key. Keys are case-insensitive; surrounding whitespace is ignored.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
+        let key_l = key.trim().to_ascii_lowercase();
+        let shown = if SECRET_KEYS.contains(&key_l.as_str()) {
+            "(hidden)".to_string()
+        } else {
+            value.to_string()
+        };
+        let fail = |message: String| ConfigError {
+            key: key.to_string(),
+            value: Some(shown.clone()),
+            message,
+        };
+        let c = &mut self.cfg;
+        match key_l.as_str() {
+            "enabled" => c.enabled = v::boolean(value).map_err(fail)?,
+            "bindaddr" => c.bindaddr = v::ip_addr(value).map_err(fail)?,
+            "port" => c.port = v::integer(value, 1, 65535).map_err(fail)? as u16,
+            "uri" => c.uri = v::uri(value).map_err(fail)?,
+            "auth_username" => {
+                self.auth_username = Some(nonempty(value, "a user name").map_err(fail)?)
+            }
+            "auth_password" => {
+                self.auth_password = Some(nonempty(value, "a password").map_err(fail)?)
+            }
+            "tls_cert" => {
+                self.tls.0 = Some(PathBuf::from(nonempty(value, "a file path").map_err(fail)?))
+            }
+            "tls_key" => {
+                self.tls.1 = Some(PathBuf::from(nonempty(value, "a file path").map_err(fail)?))
+            }
+            "labels" => c.labels = v::label_pairs(value, RESERVED_LABELS).map_err(fail)?,
+            "max_series_per_family" => {
+                c.max_series_per_family = v::integer(value, 1, 10_000_000).map_err(fail)? as usize
+            }
+            "sample_interval" => {
+                c.sample_interval =
+                    v::duration(value, Duration::from_millis(100), secs(3600)).map_err(fail)?
+            }
+            "channels" => c.collectors.channels = v::boolean(value).map_err(fail)?,
+            "endpoints" => c.collectors.endpoints = v::boolean(value).map_err(fail)?,
+            "rtcp" => c.collectors.rtcp = v::boolean(value).map_err(fail)?,
+            "bridges" => c.collectors.bridges = v::boolean(value).map_err(fail)?,
+            "queues" => c.collectors.queues = v::boolean(value).map_err(fail)?,
+            "security" => c.collectors.security = v::boolean(value).map_err(fail)?,
+            "codecs" => c.collectors.codecs = v::boolean(value).map_err(fail)?,
+            "channel_detail" => c.channel_detail = v::boolean(value).map_err(fail)?,
+            "phone_fleet" => c.phone_fleet = v::number_ranges(value).map_err(fail)?,
+            "trace_file" => {
+                c.trace_file = Some(PathBuf::from(nonempty(value, "a file path").map_err(fail)?))
+            }
+            k if k.starts_with("buckets.") => {
+                let family = &k["buckets.".len()..];
+                if !DEFAULT_BUCKETS.iter().any(|(f, _)| *f == family) {
+                    let names: Vec<&str> = DEFAULT_BUCKETS.iter().map(|(f, _)| *f).collect();
+                    return Err(ConfigError {
+                        key: key.to_string(),
+                        value: None,
+                        message: format!(
+                            "\"{family}\" is not a histogram family; one of: {}",
+                            names.join(", ")
+                        ),
+                    });
+                }
+                c.buckets
+                    .insert(family.to_string(), v::buckets(value).map_err(fail)?);
+            }
+            k if k.starts_with("vicidial.") => self
+                .set_vicidial(&k["vicidial.".len()..], value)
+                .map_err(fail)?,
+            "fail2ban.enabled" => c.fail2ban.0 = v::boolean(value).map_err(fail)?,
+            "fail2ban.interval" => {
+                c.fail2ban.1 = v::duration(value, secs(1), secs(3600)).map_err(fail)?
+            }
+            "stats.prefix" => c.stats.prefix = stats_prefix(value).map_err(fail)?,
+            "stats.group_mode" => c.stats.group_mode = v::integer(value, 0, 2).map_err(fail)? as u8,
+            "stats.statistics" => c.stats.statistics = stats_list(value).map_err(fail)?,
+            _ => return Err(unknown_key(key)),
+        }
+        Ok(())
+    }
+
+    fn set_vicidial(&mut self, sub: &str, value: &str) -> Result<(), String> {
+        let vc = &mut self.cfg.vicidial;
+        let t = value.trim();
+        match sub {
+            "enabled" => vc.enabled = v::boolean(value)?,
+            "host" => vc.host = nonempty(value, "a host name or address")?,
+            "port" => vc.port = v::integer(value, 1, 65535)? as u16,
+            "socket" => {
+                if !t.starts_with('/') {
+                    return Err("expected an absolute path to the server's Unix socket".into());
+                }
+                vc.socket = Some(PathBuf::from(t));
+            }
+            "user" => vc.user = nonempty(value, "an account name")?,
+            "password" => vc.password = value.to_string(),
+            "database" => {
+                if t.is_empty()
+                    || !t
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+                {
+                    return Err("expected a database name (letters, digits, '_' or '$')".into());
+                }
+                vc.database = t.to_string();
+            }
+            "interval" => vc.interval = v::duration(value, secs(1), secs(3600))?,
+            "connect_timeout" => {
+                vc.connect_timeout = v::duration(value, Duration::from_millis(100), secs(300))?
+            }
+            "query_timeout" => {
+                vc.query_timeout = v::duration(value, Duration::from_millis(100), secs(300))?
+            }
+            "server_ip" => {
+                vc.server_ip = Some(t.parse().map_err(|_| "expected the dialer's IP address")?)
+            }
+            _ => {
+                return Err(format!(
+                    "unknown key; vicidial keys are: {}",
+                    vicidial_keys().join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the keys that depend on each other and returns the configuration.
+    pub fn finish(&self) -> Result<Config, ConfigError> {
+        let mut cfg = self.cfg.clone();
+        cfg.auth = match (&self.auth_username, &self.auth_password) {
+            (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(pair_error(
+                    "auth_password",
+                    "auth_username is set but auth_password is not; set both or neither",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(pair_error(
+                    "auth_username",
+                    "auth_password is set but auth_username is not; set both or neither",
+                ))
+            }
+        };
+        match &self.tls {
+            (None, None) => {}
+            (Some(_), None) => return Err(pair_error("tls_key", "tls_cert is set but tls_key is not; set both or neither")),
+            (None, Some(_)) => return Err(pair_error("tls_cert", "tls_key is set but tls_cert is not; set both or neither")),
+            (Some(_), Some(_)) => {
+                return Err(pair_error(
+                    "tls_cert",
+                    "HTTPS is not built into this version; leave tls_cert/tls_key unset and terminate TLS in front of the port (nginx, stunnel), or keep bindaddr on loopback",
+                ))
+            }
+        }
+        if cfg.vicidial.enabled && cfg.vicidial.query_timeout >= cfg.vicidial.interval {
+            return Err(pair_error(
+                "vicidial.query_timeout",
+                "must be shorter than vicidial.interval, or polls would overlap",
+            ));
+        }
+        Ok(cfg)
+    }
+}
+
+fn pair_error(key: &str, message: &str) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        value: None,
+        message: message.into(),
+    }
+}
+
+fn nonempty(value: &str, what: &str) -> Result<String, String> {
+    let t = value.trim();
+    if t.is_empty() {
+        Err(format!("expected {what}, not an empty value"))
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+fn stats_prefix(value: &str) -> Result<String, String> {
+    let t = value.trim();
+    if crate::registry::render::is_valid_metric_name(t) && !t.contains(':') {
+        Ok(t.to_string())
+    } else {
+        Err("expected a metric-name prefix (letters, digits and '_', not starting with a digit), e.g. opensips".into())
+    }
+}
+
+fn stats_list(value: &str) -> Result<Vec<String>, String> {
+    let items: Vec<String> = value
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    let valid = |s: &String| {
+        let name = s.strip_suffix(':').unwrap_or(s);
+        s == "all"
+            || (!name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    };
+    if items.is_empty() || !items.iter().all(valid) {
+        return Err("expected \"all\", or group names ending in ':' (core:, tm:) and statistic names, separated by spaces or commas".into());
+    }
+    Ok(items)
+}
+
+fn vicidial_keys() -> Vec<&'static str> {
+    KEYS.iter()
+        .filter_map(|k| k.strip_prefix("vicidial."))
+        .collect()
+}
+
+fn unknown_key(key: &str) -> ConfigError {
+    let k = key.trim().to_ascii_lowercase();
+    let best = KEYS
+        .iter()
+        .map(|c| (v::distance(&k, c), *c))
+        .min()
+        .filter(|(d, _)| *d <= 2);
+    let hint = best
+        .map(|(_, c)| format!(" (did you mean \"{c}\"?)"))
+        .unwrap_or_default();
+    ConfigError {
+        key: key.to_string(),
+        value: None,
+        message: format!("unknown key{hint}; allowed keys are: {}", KEYS.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut b = ConfigBuilder::new();
+        for (k, val) in pairs {
+            b.set(k, val)?;
+        }
+        b.finish()
+    }
+
+    #[test]
+    fn defaults_match_the_reference() {
+        let c = build(&[]).unwrap();
+        assert_eq!(c.listen_addr().to_string(), "127.0.0.1:9101");
+        assert_eq!(c.uri, "/metrics");
+        assert_eq!(c.max_series_per_family, 10_000);
+        assert_eq!(c.sample_interval, Duration::from_secs(5));
+        assert!(!c.vicidial.enabled);
+        assert_eq!(c.buckets_for("asterisk_queue_wait_seconds")[0], 1.0);
+    }
+
+    #[test]
+    fn errors_name_key_value_and_what_is_allowed() {
+        let e = build(&[("port", "99999")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value \"99999\" for key \"port\": expected a whole number from 1 to 65535"
+        );
+        let e = build(&[("prot", "1")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unknown key (did you mean \"port\"?)"),
+            "{e}"
+        );
+        let e = build(&[("buckets.nope", "1,2")]).unwrap_err();
+        assert!(e.to_string().contains("not a histogram family"), "{e}");
+        let e = build(&[("vicidial.colour", "x")]).unwrap_err();
+        assert!(e.to_string().contains("vicidial keys are"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_hidden_in_errors_and_debug() {
+        let mut b = ConfigBuilder::new();
+        b.set("vicidial.password", "s3cret").unwrap();
+        b.set("vicidial.enabled", "yes").unwrap();
+        b.set("vicidial.query_timeout", "20s").unwrap();
+        let e = b.finish().unwrap_err();
+        assert!(!e.to_string().contains("s3cret"));
+        assert!(!format!("{:?}", b.finish()).contains("s3cret"));
+        let mut b = ConfigBuilder::new();
+        b.set("auth_username", "prom").unwrap();
+        let e = b.set("auth_password", "  ").unwrap_err();
+        assert!(e.to_string().contains("(hidden)"), "{e}");
+    }
+
+    #[test]
+    fn pairs_must_come_together() {
+        assert!(build(&[("auth_username", "u")])
+            .unwrap_err()
+            .to_string()
+            .contains("set both or neither"));
+        let c = build(&[("auth_username", "u"), ("auth_password", "p")]).unwrap();
+        assert_eq!(c.auth, Some(("u".into(), "p".into())));
+        assert!(build(&[("tls_cert", "/a")]).is_err());
+    }
+
+    #[test]
+    fn every_listed_key_is_accepted() {
+        let sample = |k: &str| match k {
+            "bindaddr" | "vicidial.server_ip" => "127.0.0.1",
+            "port" | "vicidial.port" | "max_series_per_family" => "100",
+            "uri" => "/m",
+            "labels" => "server=a",
+            "phone_fleet" => "1-2",
+            "vicidial.socket" | "trace_file" | "tls_cert" | "tls_key" => "/tmp/x",
+            k if k.ends_with("interval") || k.ends_with("timeout") => "2s",
+            "buckets.FAMILY" => "1,2",
+            "stats.group_mode" => "2",
+            "stats.statistics" => "core: tm:",
+            k if k.ends_with("enabled")
+                || [
+                    "channels",
+                    "endpoints",
+                    "rtcp",
+                    "bridges",
+                    "queues",
+                    "security",
+                    "codecs",
+                    "channel_detail",
+                ]
+                .contains(&k) =>
+            {
+                "yes"
+            }
+            _ => "x",
+        };
+        let mut b = ConfigBuilder::new();
+        for k in KEYS {
+            let key = k.replace("FAMILY", "asterisk_rtcp_rtt_seconds");
+            b.set(&key, sample(k))
+                .unwrap_or_else(|e| panic!("{k}: {e}"));
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Parsers for the value kinds that configuration keys take. Each returns the text of "what is allowed" on error,
+//! which [`super::ConfigError`] completes with the key and the value.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// `yes/no/true/false/1/0/on/off`, any case, as Asterisk's `ast_true` accepts.
+pub fn boolean(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" | "on" | "y" => Ok(true),
+        "no" | "false" | "0" | "off" | "n" => Ok(false),
+        _ => Err("expected yes/no (also true/false, on/off, 1/0)".into()),
+    }
+}
+
+/// `500ms`, `5s`, `2m`, `1h`; a bare number means seconds. Must lie in `min..=max`.
+pub fn duration(v: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let allowed = || {
+        format!(
+            "expected a duration such as 500ms, 5s or 2m, from {} to {}",
+            show(min),
+            show(max)
+        )
+    };
+    let t = v.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| allowed())?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(allowed()),
+    };
+    if !secs.is_finite() {
+        return Err(allowed());
+    }
+    let d = Duration::from_secs_f64(secs);
+    if d < min || d > max {
+        return Err(allowed());
+    }
+    Ok(d)
+}
+
+/// Renders a duration the way it is written in the configuration.
+pub fn show(d: Duration) -> String {
+    if d.as_millis() % 1000 != 0 {
+        format!("{}ms", d.as_millis())
+    } else if d.as_secs() % 60 != 0 || d.as_secs() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}m", d.as_secs() / 60)
+    }
+}
+
+/// An unsigned integer in `min..=max`.
+pub fn integer(v: &str, min: u64, max: u64) -> Result<u64, String> {
+    match v.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from {min} to {max}")),
+    }
+}
+
+/// An IP address literal, or `localhost`.
+pub fn ip_addr(v: &str) -> Result<IpAddr, String> {
+    let t = v.trim();
+    if t.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::from([127, 0, 0, 1]));
+    }
+    t.parse()
+        .map_err(|_| "expected an IP address such as 127.0.0.1, 0.0.0.0 or ::1".into())
+}
+
+/// A scrape path: starts with `/`, printable ASCII, no query string or spaces.
+pub fn uri(v: &str) -> Result<String, String> {
+    let t = v.trim();
+    let ok = t.starts_with('/')
+        && t.len() <= 256
+        && t.chars()
+            .all(|c| c.is_ascii_graphic() && c != '?' && c != '#');
+    if ok {
+        Ok(t.to_string())
+    } else {
+        Err(
+            "expected a path starting with '/' (such as /metrics), without spaces, '?' or '#'"
+                .into(),
+        )
+    }
+}
+
+/// `name=value,name=value`: constant labels. Names must be valid label names and not clash with `reserved`.
+pub fn label_pairs(v: &str, reserved: &[&str]) -> Result<Vec<(String, String)>, String> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = part.split_once('=') else {
+            return Err(format!(
+                "expected name=value pairs separated by commas, but \"{part}\" has no '='"
+            ));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if !crate::registry::render::is_valid_label_name(name) {
+            return Err(format!("label name \"{name}\" is not valid (letters, digits and '_', not starting with a digit or \"__\")"));
+        }
+        if reserved.contains(&name) {
+            return Err(format!("label name \"{name}\" is used by the exported families; pick another (e.g. server, site, cluster)"));
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            return Err(format!("label name \"{name}\" is given twice"));
+        }
+        out.push((name.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+/// A comma-separated list of increasing bucket bounds.
+pub fn buckets(v: &str) -> Result<Vec<f64>, String> {
+    let parsed: Result<Vec<f64>, _> = v.split(',').map(|p| p.trim().parse::<f64>()).collect();
+    let bounds = parsed
+        .map_err(|_| "expected numbers separated by commas, such as 1,5,15,30,60".to_string())?;
+    crate::registry::metric::Buckets::new(&bounds).map(|_| bounds)
+}
+
+/// Numeric endpoint ranges such as `1031-1070,2001-2010` (single numbers allowed), at most 100,000 endpoints.
+pub fn number_ranges(v: &str) -> Result<Vec<(u64, u64)>, String> {
+    let allowed = "expected extension ranges such as 1031-1070,2001-2010";
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let (a, b) = match (a.trim().parse::<u64>(), b.trim().parse::<u64>()) {
+            (Ok(a), Ok(b)) if a <= b => (a, b),
+            _ => {
+                return Err(format!(
+                    "{allowed}; \"{part}\" is not a number or an increasing range"
+                ))
+            }
+        };
+        total += b - a + 1;
+        if total > 100_000 {
+            return Err(format!("{allowed}, covering at most 100000 endpoints"));
+        }
+        out.push((a, b));
+    }
+    Ok(out)
+}
+
+/// Edit distance, for "did you mean" hints on unknown keys.
+pub fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let (lo, hi) = (Duration::from_millis(100), Duration::from_secs(3600));
+        assert_eq!(duration("500ms", lo, hi), Ok(Duration::from_millis(500)));
+        assert_eq!(duration("5s", lo, hi), Ok(Duration::from_secs(5)));
+        assert_eq!(duration("2m", lo, hi), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("7", lo, hi), Ok(Duration::from_secs(7)));
+        assert!(duration("5x", lo, hi).is_err());
+        assert!(duration("2h", lo, hi)
+            .unwrap_err()
+            .contains("from 100ms to 60m"));
+        assert!(duration("", lo, hi).is_err());
+    }
+
+    #[test]
+    fn labels_and_ranges() {
+        assert_eq!(
+            label_pairs("server=uk-primary, site=london", &["tech"]).unwrap(),
+            vec![
+                ("server".into(), "uk-primary".into()),
+                ("site".into(), "london".into())
+            ]
+        );
+        assert!(label_pairs("tech=x", &["tech"])
+            .unwrap_err()
+            .contains("used by"));
+        assert!(label_pairs("bad name=x", &[]).is_err());
+        assert_eq!(
+            number_ranges("1031-1070,2001").unwrap(),
+            vec![(1031, 1070), (2001, 2001)]
+        );
+        assert!(number_ranges("10-1").is_err());
+        assert!(number_ranges("1-200000").is_err());
+    }
+
+    #[test]
+    fn misc() {
+        assert_eq!(boolean("Yes"), Ok(true));
+        assert_eq!(boolean("0"), Ok(false));
+        assert!(boolean("maybe").is_err());
+        assert!(uri("metrics").is_err());
+        assert!(uri("/m?x").is_err());
+        assert_eq!(distance("prot", "port"), 2);
+        assert_eq!(distance("bindadr", "bindaddr"), 1);
+    }
+}

@@ -1,0 +1,366 @@
+//! One running exporter: the model, host statistics and self metrics (shared with the HTTP thread), plus the threads
+//! it owns. `start` spawns, `stop` joins everything before it returns, `reload` applies a new configuration while
+//! keeping every counter, or keeps the old one when the new one cannot be applied.
+
+use crate::config::Config;
+use crate::event::{Event, KINDS, KIND_STAT};
+use crate::http::{BasicAuth, Format, HttpError, HttpServer, HttpSettings, PageSource};
+use crate::log::{log, Level};
+use crate::model::Model;
+use crate::registry::metric::Buckets;
+use crate::registry::render::{escape_label_value, PageWriter};
+use crate::registry::{Collect, SeriesCap};
+use crate::selfmetrics::{unix_now, SelfMetrics};
+use crate::stats::{HostStats, StatUpdate};
+use crate::trace::TraceWriter;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Why a start or reload failed.
+#[derive(Debug)]
+pub enum CoreError {
+    /// The port could not be bound or the thread not started.
+    Http(HttpError),
+    /// The trace file could not be opened.
+    Trace(std::path::PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for CoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CoreError::Http(e) => write!(f, "{e}"),
+            CoreError::Trace(p, e) => write!(f, "cannot open trace_file {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for CoreError {}
+
+/// State read by the event path and the HTTP thread.
+pub struct Shared {
+    /// Asterisk families.
+    pub model: Model,
+    /// Host statistics.
+    pub stats: HostStats,
+    /// Own health.
+    pub selfm: SelfMetrics,
+    const_labels: Mutex<Arc<str>>,
+    sample_interval: Mutex<Duration>,
+    last_error_log: [AtomicU64; KINDS.len()],
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn escaped_labels(cfg: &Config) -> Arc<str> {
+    let mut s = String::new();
+    for (i, (n, v)) in cfg.labels.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(n);
+        s.push_str("=\"");
+        escape_label_value(v, &mut s);
+        s.push('"');
+    }
+    s.into()
+}
+
+fn now_us() -> i64 {
+    (unix_now() * 1e6) as i64
+}
+
+impl Shared {
+    fn new(cfg: &Config) -> Shared {
+        let model = Model::new(cfg);
+        let cap = SeriesCap::new(usize::MAX);
+        let scrape = Buckets::new(&cfg.buckets_for("prom_rs_scrape_duration_seconds"))
+            .unwrap_or_else(|_| Buckets::new(&[0.01]).expect("one bound is valid"));
+        Shared {
+            stats: HostStats::new(
+                &cfg.stats,
+                label_names(cfg),
+                SeriesCap::new(cfg.max_series_per_family),
+            ),
+            selfm: SelfMetrics::new(&cap, scrape),
+            model,
+            const_labels: Mutex::new(escaped_labels(cfg)),
+            sample_interval: Mutex::new(cfg.sample_interval),
+            last_error_log: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
+    /// Logs a refused event, at most once a minute per event kind, so a confused host cannot flood the PBX log.
+    fn log_refused(&self, kind: usize, msg: &str) {
+        let now = unix_now() as u64;
+        let Some(last) = self.last_error_log.get(kind) else {
+            return;
+        };
+        let prev = last.load(Ordering::Relaxed);
+        if now >= prev + 60
+            && last
+                .compare_exchange(prev, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            log(
+                Level::Warning,
+                &format!(
+                    "event {} refused: {msg} (further ones this minute are not logged)",
+                    KINDS[kind]
+                ),
+            );
+        }
+    }
+
+    /// Renders the page in `format`, limited to families whose names start with one of `collect` (all if empty).
+    pub fn render(&self, format: Format, collect: &[String]) -> Vec<u8> {
+        let labels = lock(&self.const_labels).clone();
+        let mut w = PageWriter::new(format, &labels);
+        let want =
+            |name: &str| collect.is_empty() || collect.iter().any(|p| name.starts_with(p.as_str()));
+        let mut dropped: Vec<(String, u64)> = Vec::new();
+        let mut each = |c: &dyn Collect| {
+            dropped.push((c.name().to_string(), c.dropped()));
+            if want(c.name()) {
+                c.render(&mut w);
+            }
+        };
+        self.model.visit(now_us(), &mut each);
+        self.stats.visit(&mut each);
+        self.selfm
+            .render(&mut w, &want, &dropped, self.sampler_health());
+        w.finish()
+    }
+
+    /// (up, last success) of the host's sampler, once it has sampled: up while samples keep arriving within three
+    /// intervals.
+    fn sampler_health(&self) -> Option<(bool, f64)> {
+        let last = self.model.samples.last_sample()?;
+        let interval = *lock(&self.sample_interval);
+        let age = last.elapsed();
+        Some((age <= interval * 3, unix_now() - age.as_secs_f64()))
+    }
+
+    /// Series on the page now (all families).
+    pub fn series_count(&self) -> usize {
+        let mut n = 0;
+        self.model.visit(now_us(), &mut |c| n += c.series_count());
+        self.stats.visit(&mut |c| n += c.series_count());
+        n
+    }
+}
+
+fn label_names(cfg: &Config) -> Vec<String> {
+    cfg.labels.iter().map(|(n, _)| n.clone()).collect()
+}
+
+impl PageSource for Shared {
+    fn render_metrics(&self, format: Format, collect: &[String]) -> Vec<u8> {
+        self.render(format, collect)
+    }
+    fn render_landing(&self) -> Vec<u8> {
+        crate::landing::page(self).into_bytes()
+    }
+    fn record_request(&self, code: u16) {
+        let code = code.to_string();
+        self.selfm.http.with(&[code.as_str()], |c| c.inc());
+    }
+    fn record_scrape(&self, seconds: f64) {
+        self.selfm.scraped(seconds);
+    }
+}
+
+struct Running {
+    cfg: Config,
+    http: Option<HttpServer>,
+    trace: Option<TraceWriter>,
+}
+
+/// A started exporter.
+pub struct Core {
+    shared: Arc<Shared>,
+    running: Mutex<Running>,
+    tracing: AtomicBool,
+}
+
+fn http_settings(cfg: &Config) -> HttpSettings {
+    HttpSettings {
+        bind: cfg.listen_addr(),
+        uri: cfg.uri.clone(),
+        auth: cfg.auth.as_ref().map(|(u, p)| BasicAuth {
+            username: u.clone(),
+            password: p.clone(),
+        }),
+    }
+}
+
+impl Core {
+    /// Starts: binds the scrape port (unless `enabled = no`) and opens the trace file.
+    pub fn start(cfg: Config) -> Result<Core, CoreError> {
+        let shared = Arc::new(Shared::new(&cfg));
+        let trace = match &cfg.trace_file {
+            Some(p) => Some(TraceWriter::open(p).map_err(|e| CoreError::Trace(p.clone(), e))?),
+            None => None,
+        };
+        let http = if cfg.enabled {
+            let source: Arc<dyn PageSource> = shared.clone();
+            Some(HttpServer::start(http_settings(&cfg), source).map_err(CoreError::Http)?)
+        } else {
+            log(Level::Notice, "enabled = no: not serving metrics");
+            None
+        };
+        if let Some(h) = &http {
+            log(
+                Level::Notice,
+                &format!("serving metrics on http://{}{}", h.local_addr(), cfg.uri),
+            );
+        }
+        let tracing = AtomicBool::new(trace.is_some());
+        Ok(Core {
+            shared,
+            running: Mutex::new(Running { cfg, http, trace }),
+            tracing,
+        })
+    }
+
+    /// Applies a new configuration. Nothing changes unless all of it can be applied (a new port is bound before the
+    /// old one is released); counters are kept.
+    pub fn reload(&self, cfg: Config) -> Result<(), CoreError> {
+        let mut run = lock(&self.running);
+        let new_settings = http_settings(&cfg);
+        let rebind =
+            cfg.enabled && (run.http.is_none() || run.cfg.listen_addr() != cfg.listen_addr());
+        let new_http = if rebind {
+            let source: Arc<dyn PageSource> = self.shared.clone();
+            Some(HttpServer::start(new_settings.clone(), source).map_err(CoreError::Http)?)
+        } else {
+            None
+        };
+        let new_trace = match (&cfg.trace_file, &run.cfg.trace_file) {
+            (Some(p), old) if Some(p) != old.as_ref() => Some(Some(
+                TraceWriter::open(p).map_err(|e| CoreError::Trace(p.clone(), e))?,
+            )),
+            (None, Some(_)) => Some(None),
+            _ => None,
+        };
+        // Everything that can fail has succeeded: switch over.
+        if let Some(h) = new_http {
+            if let Some(old) = run.http.replace(h) {
+                old.stop();
+            }
+        } else if !cfg.enabled {
+            if let Some(old) = run.http.take() {
+                old.stop();
+            }
+        } else if let Some(h) = &run.http {
+            h.update(new_settings);
+        }
+        if let Some(t) = new_trace {
+            self.tracing.store(t.is_some(), Ordering::Relaxed);
+            if let Some(old) = std::mem::replace(&mut run.trace, t) {
+                old.close();
+            }
+        }
+        for line in self.shared.model.reconfigure(&cfg) {
+            log(Level::Notice, &line);
+        }
+        if self.shared.stats.reconfigure(&cfg.stats, label_names(&cfg)) {
+            log(
+                Level::Notice,
+                "stats naming changed: host statistics start again under the new names",
+            );
+        }
+        *lock(&self.shared.const_labels) = escaped_labels(&cfg);
+        *lock(&self.shared.sample_interval) = cfg.sample_interval;
+        run.cfg = cfg;
+        log(Level::Notice, "configuration reloaded; counters kept");
+        Ok(())
+    }
+
+    /// Stops the HTTP and trace threads and waits for them; the port is free when this returns.
+    pub fn stop(self) {
+        let mut run = lock(&self.running);
+        if let Some(h) = run.http.take() {
+            h.stop();
+        }
+        self.tracing.store(false, Ordering::Relaxed);
+        if let Some(t) = run.trace.take() {
+            t.close();
+        }
+        drop(run);
+        log(Level::Notice, "stopped");
+    }
+
+    /// Handles one host event: counts it, records it when tracing, and updates the model.
+    pub fn dispatch(&self, ev: &Event<'_>) -> Result<(), String> {
+        let kind = ev.kind();
+        self.shared.selfm.event(kind);
+        if self.tracing.load(Ordering::Relaxed) {
+            if let Some(t) = &lock(&self.running).trace {
+                t.record(ev);
+            }
+        }
+        self.shared
+            .model
+            .apply(ev)
+            .inspect_err(|e| self.shared.log_refused(kind, e))
+    }
+
+    /// Handles one host statistic update.
+    pub fn stat(&self, u: &StatUpdate<'_>, value: f64, add: bool) -> Result<(), String> {
+        self.shared.selfm.event(KIND_STAT);
+        self.shared
+            .stats
+            .update(u, value, add)
+            .inspect_err(|e| self.shared.log_refused(KIND_STAT, e))
+    }
+
+    /// The shared state (for rendering in tests and benchmarks).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Where the scrape endpoint listens, if it is serving.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        lock(&self.running).http.as_ref().map(|h| h.local_addr())
+    }
+
+    /// A few lines for the host's CLI (`prom_rs show status`).
+    pub fn status_text(&self) -> String {
+        let run = lock(&self.running);
+        let s = &self.shared;
+        let listen = match &run.http {
+            Some(h) => format!("http://{}{}", h.local_addr(), run.cfg.uri),
+            None => "not serving (enabled = no)".into(),
+        };
+        let last = s.selfm.last_scrape();
+        let last_scrape = if last > 0.0 {
+            format!("{:.1} s ago", unix_now() - last)
+        } else {
+            "never".into()
+        };
+        let mut text = format!(
+            "Listening:        {listen}\nSeries:           {}\nEvents received:  {}\nChannels tracked: {}\nLast scrape:      {last_scrape}\n",
+            s.series_count(),
+            s.selfm.events_total(),
+            s.model.channels.tracked(),
+        );
+        if let Some((up, _)) = s.sampler_health() {
+            text.push_str(&format!(
+                "Collector sampler:  {}\n",
+                if up { "up" } else { "DOWN" }
+            ));
+        }
+        for c in s.selfm.collectors() {
+            text.push_str(&format!(
+                "Collector {}: {}\n",
+                c.name(),
+                if c.is_up() { "up" } else { "DOWN" }
+            ));
+        }
+        text
+    }
+}

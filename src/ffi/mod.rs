@@ -1,0 +1,175 @@
+//! The C ABI. Every `extern "C"` function of the crate lives under this module, one file per concern; the rest of
+//! the crate is safe Rust.
+//!
+//! Conventions (also in the generated header and the README):
+//! - Every function catches panics and returns `PROM_RS_ERR_PANIC` (or a documented neutral value); a panic never
+//!   unwinds into the host.
+//! - Pointer arguments are checked for NULL; strings must be NUL-terminated UTF-8 and are only borrowed for the call.
+//! - Enum-like parameters arrive as `int32_t` and are range-checked, never transmuted.
+//! - On failure, `prom_rs_last_error()` returns a message for the calling thread (like `errno`, it is not cleared
+//!   by later successful calls).
+
+pub mod events;
+pub mod lifecycle;
+pub mod stats;
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr};
+
+/// Result of every fallible C ABI call.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum prom_rs_result {
+    /// Success.
+    PROM_RS_OK = 0,
+    /// A required pointer argument was NULL.
+    PROM_RS_ERR_NULL = 1,
+    /// A string argument was not valid UTF-8.
+    PROM_RS_ERR_UTF8 = 2,
+    /// A configuration key or value was refused (message names the key).
+    PROM_RS_ERR_CONFIG = 3,
+    /// The scrape port could not be bound or a thread not started.
+    PROM_RS_ERR_BIND = 4,
+    /// The call is not valid in the current state.
+    PROM_RS_ERR_STATE = 5,
+    /// The core panicked; the call was abandoned and the host may carry on.
+    PROM_RS_ERR_PANIC = 6,
+    /// An argument was out of range (message says which and what is allowed).
+    PROM_RS_ERR_INVALID = 7,
+    /// A file could not be opened or written.
+    PROM_RS_ERR_IO = 8,
+}
+
+pub use prom_rs_result::*;
+
+thread_local! {
+    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Remembers `msg` as this thread's last error.
+pub(crate) fn set_last_error(msg: impl Into<String>) {
+    let msg = msg.into();
+    LAST_ERROR.with(|e| *e.borrow_mut() = msg);
+}
+
+/// This thread's last error message.
+pub(crate) fn last_error() -> String {
+    LAST_ERROR.with(|e| e.borrow().clone())
+}
+
+/// Fails the call with `code` and `msg`.
+pub(crate) fn fail(code: prom_rs_result, msg: impl Into<String>) -> prom_rs_result {
+    set_last_error(msg);
+    code
+}
+
+/// What an export returns when its body panicked.
+pub(crate) trait PanicDefault {
+    fn panic_default() -> Self;
+}
+
+impl PanicDefault for prom_rs_result {
+    fn panic_default() -> Self {
+        PROM_RS_ERR_PANIC
+    }
+}
+
+impl PanicDefault for usize {
+    fn panic_default() -> Self {
+        0
+    }
+}
+
+impl PanicDefault for () {
+    fn panic_default() -> Self {}
+}
+
+/// Runs an export's body, turning a panic into the return type's panic default and a last-error message. The panic
+/// hook has already sent the panic message to the host's log.
+macro_rules! ffi_panic_boundary {
+    ( $($body:tt)* ) => {
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| { $($body)* })) {
+            Ok(ret) => ret,
+            Err(_) => {
+                $crate::ffi::set_last_error("internal error (panic) in res_prom_rs; the call was abandoned, see the log");
+                $crate::ffi::PanicDefault::panic_default()
+            }
+        }
+    };
+}
+pub(crate) use ffi_panic_boundary;
+
+/// Unwraps a `Result<T, prom_rs_result>` inside an export, returning the error code.
+macro_rules! try_ffi {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return code,
+        }
+    };
+}
+pub(crate) use try_ffi;
+
+/// Borrows a C string argument for the duration of the call.
+pub(crate) fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str, prom_rs_result> {
+    if p.is_null() {
+        return Err(fail(PROM_RS_ERR_NULL, format!("argument {name} is NULL")));
+    }
+    // SAFETY: non-NULL was checked; the C contract (header) requires a NUL-terminated string that stays valid and
+    // unmodified for the duration of the call, which bounds the returned borrow.
+    let c = unsafe { CStr::from_ptr(p) };
+    c.to_str().map_err(|_| {
+        fail(
+            PROM_RS_ERR_UTF8,
+            format!("argument {name} is not valid UTF-8"),
+        )
+    })
+}
+
+/// Like [`arg_str`], but NULL gives `None`.
+pub(crate) fn arg_opt_str<'a>(
+    p: *const c_char,
+    name: &str,
+) -> Result<Option<&'a str>, prom_rs_result> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        arg_str(p, name).map(Some)
+    }
+}
+
+/// Borrows the object behind an opaque handle.
+pub(crate) fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T, prom_rs_result> {
+    if p.is_null() {
+        return Err(fail(PROM_RS_ERR_NULL, format!("argument {name} is NULL")));
+    }
+    // SAFETY: non-NULL was checked; handles are only made by this crate's `_new`/`_start` functions from a `Box`
+    // and stay valid until the matching `_free`/`_stop`, which the header forbids calling concurrently with others.
+    Ok(unsafe { &*p })
+}
+
+/// Borrows the object behind an opaque handle mutably.
+pub(crate) fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, prom_rs_result> {
+    if p.is_null() {
+        return Err(fail(PROM_RS_ERR_NULL, format!("argument {name} is NULL")));
+    }
+    // SAFETY: as for `arg_ref`; configuration handles are documented as not shared between threads during a call,
+    // so this is the only reference for the call's duration.
+    Ok(unsafe { &mut *p })
+}
+
+/// Copies `text` into a caller buffer of `len` bytes (truncated, always NUL-terminated when `len > 0`) and returns
+/// the full length of `text` (without NUL), so the caller can retry with a bigger buffer.
+pub(crate) fn copy_out(text: &str, buf: *mut c_char, len: usize) -> usize {
+    if !buf.is_null() && len > 0 {
+        let n = text.len().min(len - 1);
+        // SAFETY: the caller passes a writable buffer of at least `len` bytes; we write `n + 1 <= len` bytes, and the
+        // source is a live Rust string that cannot overlap a caller buffer.
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
+            *buf.add(n) = 0;
+        }
+    }
+    text.len()
+}

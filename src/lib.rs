@@ -1,0 +1,21 @@
+//! res_prom_rs: a Prometheus exporter that runs inside the VoIP server.
+//!
+//! The host (an Asterisk module shim, or an OpenSIPS/Kamailio-style host) reports events and statistics through the
+//! C ABI in [`ffi`]; the [`model`] turns them into metric families held in the lock-free [`registry`]; the [`http`]
+//! thread renders them on scrape without ever calling back into the host.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod core;
+pub mod event;
+#[allow(unsafe_code)]
+pub mod ffi;
+pub mod http;
+mod landing;
+pub mod log;
+pub mod model;
+pub mod registry;
+pub mod selfmetrics;
+pub mod stats;
+pub mod trace;

@@ -1,0 +1,232 @@
+//! The module's own health: build info, events received by kind, scrape duration, HTTP requests by code, series
+//! dropped by the cardinality cap, and whether each pulling collector (sampler, ViciDial, fail2ban) is working.
+
+use crate::event::KINDS;
+use crate::registry::metric::{Buckets, Counter, Histogram};
+use crate::registry::render::{render_labels, Kind, PageWriter};
+use crate::registry::{Collect, Family, SeriesCap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The ABI version reported by `prom_rs_abi_version()` and `prom_rs_build_info`.
+pub const ABI_VERSION: u32 = 1;
+
+/// Health of one pulling collector, updated by its own thread.
+#[derive(Debug)]
+pub struct CollectorHealth {
+    name: &'static str,
+    up: AtomicBool,
+    last_success_bits: AtomicU64,
+}
+
+impl CollectorHealth {
+    /// A collector that has not succeeded yet.
+    pub fn new(name: &'static str) -> Arc<CollectorHealth> {
+        Arc::new(CollectorHealth {
+            name,
+            up: AtomicBool::new(false),
+            last_success_bits: AtomicU64::new(0),
+        })
+    }
+    /// Records a success now.
+    pub fn success(&self) {
+        self.up.store(true, Ordering::Relaxed);
+        self.last_success_bits
+            .store(unix_now().to_bits(), Ordering::Relaxed);
+    }
+    /// Records a failure.
+    pub fn failure(&self) {
+        self.up.store(false, Ordering::Relaxed);
+    }
+    /// Collector name (label value).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Whether the last attempt worked.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+    /// Unix time of the last success (0 if never).
+    pub fn last_success(&self) -> f64 {
+        f64::from_bits(self.last_success_bits.load(Ordering::Relaxed))
+    }
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The self families.
+pub struct SelfMetrics {
+    events: [AtomicU64; KINDS.len()],
+    pub(crate) scrape: Family<Histogram>,
+    pub(crate) http: Family<Counter>,
+    collectors: Mutex<Vec<Arc<CollectorHealth>>>,
+    last_scrape_bits: AtomicU64,
+}
+
+impl SelfMetrics {
+    /// Zeroed self metrics.
+    pub fn new(cap: &Arc<SeriesCap>, scrape_buckets: Buckets) -> SelfMetrics {
+        SelfMetrics {
+            events: std::array::from_fn(|_| AtomicU64::new(0)),
+            scrape: Family::new(
+                "prom_rs_scrape_duration_seconds",
+                "Time to render (and compress) one metrics page.",
+                &[],
+                scrape_buckets,
+                cap.clone(),
+            ),
+            http: Family::new(
+                "prom_rs_http_requests_total",
+                "HTTP requests answered, by status code.",
+                &["code"],
+                (),
+                cap.clone(),
+            ),
+            collectors: Mutex::new(Vec::new()),
+            last_scrape_bits: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one event of kind `k` (index into [`KINDS`]).
+    pub fn event(&self, k: usize) {
+        if let Some(c) = self.events.get(k) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Events received in total.
+    pub fn events_total(&self) -> u64 {
+        self.events.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Registers a pulling collector's health for the page.
+    pub fn add_collector(&self, h: Arc<CollectorHealth>) {
+        let mut v = self.collectors.lock().unwrap_or_else(|e| e.into_inner());
+        v.retain(|c| c.name != h.name);
+        v.push(h);
+    }
+
+    /// Removes a collector (its thread stopped by configuration).
+    pub fn remove_collector(&self, name: &str) {
+        self.collectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|c| c.name != name);
+    }
+
+    /// The registered collectors.
+    pub fn collectors(&self) -> Vec<Arc<CollectorHealth>> {
+        self.collectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records a finished scrape.
+    pub fn scraped(&self, seconds: f64) {
+        self.scrape.with(&[], |h| h.observe(seconds));
+        self.last_scrape_bits
+            .store(unix_now().to_bits(), Ordering::Relaxed);
+    }
+
+    /// Unix time of the last scrape (0 if none).
+    pub fn last_scrape(&self) -> f64 {
+        f64::from_bits(self.last_scrape_bits.load(Ordering::Relaxed))
+    }
+
+    /// Writes the self families. `dropped` lists (family, series dropped) for every family on the page;
+    /// `sampler` is the sampler's (up, last success) when the host has sampled at least once.
+    pub fn render(
+        &self,
+        w: &mut PageWriter<'_>,
+        want: &dyn Fn(&str) -> bool,
+        dropped: &[(String, u64)],
+        sampler: Option<(bool, f64)>,
+    ) {
+        if want("prom_rs_build_info") {
+            w.header(
+                "prom_rs_build_info",
+                "res_prom_rs version and C ABI version (value 1).",
+                Kind::Gauge,
+            );
+            let labels = render_labels(
+                &["version", "abi"],
+                &[env!("CARGO_PKG_VERSION"), &ABI_VERSION.to_string()],
+            );
+            w.sample_u64("prom_rs_build_info", &labels, 1);
+        }
+        if want("prom_rs_events_total") {
+            w.header(
+                "prom_rs_events_total",
+                "Events received from the host, by kind.",
+                Kind::Counter,
+            );
+            for (k, c) in KINDS.iter().zip(self.events.iter()) {
+                w.sample_u64(
+                    "prom_rs_events_total",
+                    &render_labels(&["kind"], &[k]),
+                    c.load(Ordering::Relaxed),
+                );
+            }
+        }
+        if want("prom_rs_series_dropped_total") {
+            w.header(
+                "prom_rs_series_dropped_total",
+                "Series not created because the family reached max_series_per_family.",
+                Kind::Counter,
+            );
+            for (family, n) in dropped {
+                w.sample_u64(
+                    "prom_rs_series_dropped_total",
+                    &render_labels(&["family"], &[family]),
+                    *n,
+                );
+            }
+        }
+        let mut health: Vec<(String, bool, f64)> = self
+            .collectors()
+            .iter()
+            .map(|c| (c.name.to_string(), c.is_up(), c.last_success()))
+            .collect();
+        if let Some((up, last)) = sampler {
+            health.insert(0, ("sampler".into(), up, last));
+        }
+        if !health.is_empty() && want("prom_rs_collector_up") {
+            w.header(
+                "prom_rs_collector_up",
+                "1 when the collector's last attempt worked, 0 when its source is failing.",
+                Kind::Gauge,
+            );
+            for (name, up, _) in &health {
+                w.sample_u64(
+                    "prom_rs_collector_up",
+                    &render_labels(&["collector"], &[name]),
+                    u64::from(*up),
+                );
+            }
+        }
+        if !health.is_empty() && want("prom_rs_collector_last_success_timestamp_seconds") {
+            let n = "prom_rs_collector_last_success_timestamp_seconds";
+            w.header(
+                n,
+                "Unix time of the collector's last success (0 if none yet).",
+                Kind::Gauge,
+            );
+            for (name, _, last) in &health {
+                w.sample_f64(n, &render_labels(&["collector"], &[name]), *last);
+            }
+        }
+        for f in [&self.scrape as &dyn Collect, &self.http] {
+            if want(f.name()) {
+                f.render(w);
+            }
+        }
+    }
+}
