@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The ABI version reported by `prom_rs_abi_version()` and `prom_rs_build_info`.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = crate::ffi::lifecycle::PROM_RS_ABI_VERSION;
 
 /// Health of one pulling collector, updated by its own thread.
 #[derive(Debug)]

@@ -19,14 +19,15 @@ pub struct prom_rs_core {
     _private: [u8; 0],
 }
 
-/// The host's logger. `level`: 1 error, 2 warning, 3 notice, 4 debug. `message` is valid only during the call.
-/// It may be called from any thread, including the core's own threads.
+/// The host's logger (may be NULL). `level`: 1 error, 2 warning, 3 notice, 4 debug. `message` is valid only during
+/// the call. It may be called from any thread, including the core's own threads.
 #[allow(non_camel_case_types)]
 pub type prom_rs_log_fn =
-    unsafe extern "C" fn(level: i32, message: *const c_char, userdata: *mut c_void);
+    Option<unsafe extern "C" fn(level: i32, message: *const c_char, userdata: *mut c_void)>;
 
 /// Version of this C ABI. A shim built against header version N must refuse a core that reports another number.
-pub const PROM_RS_ABI_VERSION: u32 = crate::selfmetrics::ABI_VERSION;
+/// The header defines the same number (cbindgen.toml `after_includes`); a test keeps the two equal.
+pub const PROM_RS_ABI_VERSION: u32 = 1;
 
 /// Converts our handle pointer back to the Rust object.
 pub(crate) fn core_ref<'a>(core: *const prom_rs_core) -> Result<&'a Core, prom_rs_result> {
@@ -86,7 +87,7 @@ pub extern "C" fn prom_rs_last_error(buf: *mut c_char, len: usize) -> usize {
 /// Registers the host's logger (NULL: log to stderr). `userdata` is passed back unchanged. Call it before
 /// `prom_rs_core_start`, and keep `cb` callable until it is replaced or the library is unloaded.
 #[no_mangle]
-pub extern "C" fn prom_rs_set_logger(cb: Option<prom_rs_log_fn>, userdata: *mut c_void) {
+pub extern "C" fn prom_rs_set_logger(cb: prom_rs_log_fn, userdata: *mut c_void) {
     ffi_panic_boundary! {
         log::install_panic_hook();
         let ud = userdata as usize;

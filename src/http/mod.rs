@@ -42,6 +42,7 @@ pub enum Format {
 
 impl Format {
     /// The `Content-Type` header value sent with a page in this format.
+    #[must_use]
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Text004 => "text/plain; version=0.0.4; charset=utf-8",

@@ -65,6 +65,12 @@ impl HttpServer {
     /// The socket gets `SO_REUSEADDR` (as std and mio set it on Unix) but not
     /// `SO_REUSEPORT`, so a port owned by another socket fails with
     /// [`HttpError::Bind`].
+    ///
+    /// # Errors
+    ///
+    /// [`HttpError::Bind`] when the address cannot be bound (in use, not
+    /// local, no permission), [`HttpError::Spawn`] when the poller or the
+    /// thread cannot be created.
     pub fn start(
         settings: HttpSettings,
         source: Arc<dyn PageSource>,
@@ -125,6 +131,7 @@ impl HttpServer {
     }
 
     /// The address actually listened on (the real port when bound to port 0).
+    #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -133,6 +140,7 @@ impl HttpServer {
     /// or if the thread ended on its own (a caught panic, a failing poller).
     ///
     /// [`stop`]: HttpServer::stop
+    #[must_use]
     pub fn is_running(&self) -> bool {
         self.shared.running.load(Ordering::Acquire)
     }

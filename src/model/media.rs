@@ -117,7 +117,7 @@ impl MediaModel {
             .ok()
             .filter(|d| *d < 2)
             .ok_or_else(|| format!("RTCP direction {direction} is not 0 (received) or 1 (sent)"))?;
-        if !(jitter.is_finite() && jitter >= 0.0) || !(0.0..=1.0).contains(&loss) {
+        if !(jitter.is_finite() && jitter >= 0.0 && (0.0..=1.0).contains(&loss)) {
             return Err(format!(
                 "RTCP report values out of range: jitter {jitter} s must be >= 0, loss {loss} must be a ratio in 0..1"
             ));

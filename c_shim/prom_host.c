@@ -1,0 +1,483 @@
+/* prom_host.c - reference C host for the res_prom_rs core.
+ *
+ * Plays the part of the VoIP server: dlopen()s the core, feeds it a modparam() configuration, starts it, then
+ * either replays a recorded trace or drives the synthetic call-center workload until SIGINT/SIGTERM (or --duration).
+ * SIGHUP re-reads the configuration and hot-reloads the core, like `module reload` would.
+ *
+ *   prom_host --config FILE [--replay TRACE] [--lib PATH] [--seed N] [--duration SECONDS]
+ *
+ * Exit status: 0 after a clean stop, 1 when the library cannot be loaded or the core cannot start (e.g. port in
+ * use), 2 for bad arguments, an unreadable trace or an invalid configuration.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "modparam.h"
+#include "prom_api.h"
+#include "workload.h"
+
+#define DEFAULT_LIB "target/release/libres_prom_rs.so"
+#define DEFAULT_SEED 1
+#define POLL_NS 100000000L /* the main loop notices signals and deadlines within 100 ms */
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+/* The only mutable globals: set from signal handlers, consumed by the main loop. Two flags because a stop and a
+ * reload can be pending at the same time and a handler cannot safely read-modify-write a shared bit set. */
+static volatile sig_atomic_t g_stop_requested;
+static volatile sig_atomic_t g_reload_requested;
+
+struct host_opts {
+  const char *config;
+  const char *replay;
+  const char *lib;
+  unsigned long long seed;
+  double duration; /* seconds; 0 = run until signalled */
+};
+
+struct host {
+  struct host_opts opt;
+  struct prom_api api;
+  prom_rs_config *cfg; /* kept for the core's whole life: the ABI only borrows it in start/reload */
+  prom_rs_core *core;
+  struct workload *wl;
+  int64_t startup_us;
+  struct timespec deadline; /* CLOCK_MONOTONIC; valid when opt.duration > 0 */
+};
+
+/* ---- command line -------------------------------------------------------------------------------------------- */
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: prom_host --config FILE [--replay TRACE] [--lib PATH] [--seed N] [--duration SECONDS]\n"
+          "  --config FILE      modparam(\"prom_rs\", \"key\", \"value\") lines (required)\n"
+          "  --replay TRACE     apply a recorded trace instead of the synthetic workload, then keep serving\n"
+          "  --lib PATH         core library (default %s)\n"
+          "  --seed N           seed of the synthetic workload (default %d)\n"
+          "  --duration SECONDS stop by itself after this long, as if signalled\n",
+          DEFAULT_LIB, DEFAULT_SEED);
+}
+
+static int parse_seed(const char *s, unsigned long long *out) {
+  char *end;
+  errno = 0;
+  if (*s == '-' || *s == '\0') return -1;
+  *out = strtoull(s, &end, 0);
+  return (errno || *end) ? -1 : 0;
+}
+
+static int parse_duration(const char *s, double *out) {
+  char *end;
+  errno = 0;
+  *out = strtod(s, &end);
+  return (errno || *end || end == s || !isfinite(*out) || *out <= 0 || *out > 1e9) ? -1 : 0;
+}
+
+/* Stores one option's value; returns 0, or -1 after a message. */
+static int set_option(struct host_opts *o, const char *name, const char *value) {
+  if (strcmp(name, "--config") == 0) o->config = value;
+  else if (strcmp(name, "--replay") == 0) o->replay = value;
+  else if (strcmp(name, "--lib") == 0) o->lib = value;
+  else if (strcmp(name, "--seed") == 0) {
+    if (parse_seed(value, &o->seed) != 0) {
+      fprintf(stderr, "prom_host: --seed wants a non-negative integer, got '%s'\n", value);
+      return -1;
+    }
+  } else if (strcmp(name, "--duration") == 0) {
+    if (parse_duration(value, &o->duration) != 0) {
+      fprintf(stderr, "prom_host: --duration wants a positive number of seconds, got '%s'\n", value);
+      return -1;
+    }
+  } else {
+    fprintf(stderr, "prom_host: unknown option '%s'\n", name);
+    return -1;
+  }
+  return 0;
+}
+
+/* Accepts "--opt value" and "--opt=value". Returns -1 to continue, otherwise the exit status. */
+static int parse_args(int argc, char **argv, struct host_opts *o) {
+  *o = (struct host_opts){.lib = DEFAULT_LIB, .seed = DEFAULT_SEED};
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+      usage(stdout);
+      return EXIT_OK;
+    }
+    char name[32];
+    const char *value;
+    const char *eq = strchr(arg, '=');
+    if (strncmp(arg, "--", 2) == 0 && eq && (size_t)(eq - arg) < sizeof name) {
+      memcpy(name, arg, (size_t)(eq - arg));
+      name[eq - arg] = '\0';
+      value = eq + 1;
+    } else {
+      if (i + 1 >= argc || strlen(arg) >= sizeof name) {
+        fprintf(stderr, "prom_host: option '%s' needs a value\n", arg);
+        usage(stderr);
+        return EXIT_USAGE;
+      }
+      strcpy(name, arg);
+      value = argv[++i];
+    }
+    if (set_option(o, name, value) != 0) {
+      usage(stderr);
+      return EXIT_USAGE;
+    }
+  }
+  if (!o->config) {
+    fprintf(stderr, "prom_host: --config FILE is required\n");
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  return -1;
+}
+
+/* ---- signals ---------------------------------------------------------------------------------------------- */
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  g_stop_requested = 1;
+}
+
+static void on_reload_signal(int sig) {
+  (void)sig;
+  g_reload_requested = 1;
+}
+
+static int install_handler(int sig, void (*handler)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  if (sigemptyset(&sa.sa_mask) != 0 || sigaction(sig, &sa, NULL) != 0) {
+    fprintf(stderr, "prom_host: sigaction(%d): %s\n", sig, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* No SA_RESTART: a signal should cut the main loop's sleep short. SIGPIPE is ignored like Asterisk does, so a
+ * scraper hanging up mid-response (or a closed stdout) is an error return, not process death. */
+static int install_signal_handlers(void) {
+  if (install_handler(SIGINT, on_stop_signal) || install_handler(SIGTERM, on_stop_signal) ||
+      install_handler(SIGHUP, on_reload_signal) || install_handler(SIGPIPE, SIG_IGN))
+    return -1;
+  return 0;
+}
+
+/* Blocks (how = SIG_BLOCK) or unblocks (SIG_UNBLOCK) our signals in the calling thread. They stay blocked while the
+ * core and workload threads are created, so those threads inherit the mask and every signal lands in the main
+ * thread, whose sleep it interrupts. */
+static int mask_signals(int how) {
+  sigset_t set;
+  if (sigemptyset(&set) || sigaddset(&set, SIGINT) || sigaddset(&set, SIGTERM) || sigaddset(&set, SIGHUP)) return -1;
+  int rc = pthread_sigmask(how, &set, NULL);
+  if (rc != 0) {
+    fprintf(stderr, "prom_host: pthread_sigmask: %s\n", strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- core library --------------------------------------------------------------------------------------------- */
+
+struct symbol_entry {
+  const char *name;
+  size_t offset; /* of the function pointer inside struct prom_api */
+};
+
+#define PROM_API_ENTRY(n) {"prom_rs_" #n, offsetof(struct prom_api, n)},
+static const struct symbol_entry SYMBOLS[] = {PROM_API_SYMBOLS(PROM_API_ENTRY)};
+
+/* POSIX guarantees dlsym's void * converts to a function pointer; we store it bytewise into the table slot. */
+_Static_assert(sizeof(void *) == sizeof(void (*)(void)), "function pointers must be object-pointer sized");
+
+/* Fills every slot of API from the SYMBOLS table. Returns 0, or -1 after naming the first missing symbol. */
+static int resolve_symbols(struct prom_api *api, const char *path) {
+  for (size_t i = 0; i < sizeof SYMBOLS / sizeof SYMBOLS[0]; i++) {
+    (void)dlerror(); /* clear any stale error so the check below is about this lookup */
+    void *sym = dlsym(api->handle, SYMBOLS[i].name);
+    if (!sym) { /* dlerror() would only repeat the path and the name */
+      fprintf(stderr, "prom_host: %s: missing symbol %s (not a res_prom_rs core, or too old)\n", path,
+              SYMBOLS[i].name);
+      return -1;
+    }
+    memcpy((char *)api + SYMBOLS[i].offset, &sym, sizeof sym);
+  }
+  return 0;
+}
+
+static void prom_api_unload(struct prom_api *api) {
+  if (!api->handle) return;
+  if (dlclose(api->handle) != 0) fprintf(stderr, "prom_host: dlclose: %s\n", dlerror());
+  api->handle = NULL;
+}
+
+/* dlopen()s the core, resolves its symbols and checks that it speaks our ABI version. */
+static int prom_api_load(struct prom_api *api, const char *path) {
+  /* A bare file name would make dlopen search the library path; the host means "relative to the cwd". */
+  char buf[4096];
+  const char *open_path = path;
+  if (!strchr(path, '/')) {
+    int n = snprintf(buf, sizeof buf, "./%s", path);
+    if (n < 0 || (size_t)n >= sizeof buf) {
+      fprintf(stderr, "prom_host: library path too long: %s\n", path);
+      return -1;
+    }
+    open_path = buf;
+  }
+  memset(api, 0, sizeof *api);
+  api->handle = dlopen(open_path, RTLD_NOW | RTLD_LOCAL);
+  if (!api->handle) {
+    fprintf(stderr, "prom_host: cannot load %s: %s\n", path, dlerror());
+    return -1;
+  }
+  if (resolve_symbols(api, path) != 0) {
+    prom_api_unload(api);
+    return -1;
+  }
+  uint32_t abi = api->abi_version();
+  if (abi != (uint32_t)PROM_RS_ABI_VERSION) {
+    fprintf(stderr, "prom_host: %s implements ABI version %u but this host was built for version %u; refusing it\n",
+            path, (unsigned)abi, (unsigned)PROM_RS_ABI_VERSION);
+    prom_api_unload(api);
+    return -1;
+  }
+  return 0;
+}
+
+const char *prom_api_error(const struct prom_api *api, int rc, char *buf, size_t len) {
+  if (len == 0) return "";
+  buf[0] = '\0';
+  if (api->last_error(buf, len) > 0 && buf[0] != '\0') return buf; /* truncation is fine for a log line */
+  const char *name = api->strerror(rc);
+  if (snprintf(buf, len, "%s (code %d)", name ? name : "unknown error", rc) < 0) buf[0] = '\0';
+  return buf;
+}
+
+/* Logger handed to the core; it may be called from any of the core's threads. One fprintf per message keeps lines
+ * whole, since stdio locks the stream per call. */
+static void host_log(int32_t level, const char *message, void *userdata) {
+  static const char *const names[] = {"LOG0", "ERROR", "WARNING", "NOTICE", "DEBUG"};
+  (void)userdata;
+  const char *name = (level >= 1 && level <= 4) ? names[level] : "LOG";
+  fprintf(stderr, "[prom_host] %s: %s\n", name, message ? message : "(null)");
+}
+
+/* ---- configuration ------------------------------------------------------------------------------------------ */
+
+struct config_ctx {
+  const struct prom_api *api;
+  prom_rs_config *cfg;
+};
+
+static int apply_param(const char *key, const char *value, const char *file, unsigned long line, void *arg) {
+  struct config_ctx *ctx = arg;
+  int rc = ctx->api->config_set(ctx->cfg, key, value);
+  if (rc == PROM_RS_OK) return 0;
+  char msg[1024];
+  fprintf(stderr, "%s:%lu: %s\n", file, line, prom_api_error(ctx->api, rc, msg, sizeof msg));
+  return -1;
+}
+
+/* Builds a new core configuration from PATH. Returns 0 and *out, or -1 after a message (nothing leaks). */
+static int config_load(const struct prom_api *api, const char *path, prom_rs_config **out) {
+  struct config_ctx ctx = {api, NULL};
+  int rc = api->config_new(&ctx.cfg);
+  if (rc != PROM_RS_OK || !ctx.cfg) {
+    char msg[1024];
+    fprintf(stderr, "prom_host: prom_rs_config_new: %s\n", prom_api_error(api, rc, msg, sizeof msg));
+    return -1;
+  }
+  if (modparam_read_file(path, apply_param, &ctx) != 0) {
+    api->config_free(ctx.cfg);
+    return -1;
+  }
+  *out = ctx.cfg;
+  return 0;
+}
+
+/* SIGHUP: a bad file or a refused reload leaves the running configuration in place. */
+static void host_reload(struct host *h) {
+  fprintf(stderr, "prom_host: SIGHUP: reloading %s\n", h->opt.config);
+  prom_rs_config *cfg = NULL;
+  if (config_load(&h->api, h->opt.config, &cfg) != 0) {
+    fprintf(stderr, "prom_host: reload failed; keeping the running configuration\n");
+    return;
+  }
+  int rc = h->api.core_reload(h->core, cfg);
+  if (rc != PROM_RS_OK) {
+    char msg[1024];
+    fprintf(stderr, "prom_host: reload refused by the core: %s\n", prom_api_error(&h->api, rc, msg, sizeof msg));
+    h->api.config_free(cfg);
+    return;
+  }
+  h->api.config_free(h->cfg);
+  h->cfg = cfg;
+  workload_note_reload(h->wl, wall_clock_us());
+  fprintf(stderr, "prom_host: configuration reloaded\n");
+}
+
+/* ---- run loop --------------------------------------------------------------------------------------------------- */
+
+static int deadline_passed(const struct host *h) {
+  if (h->opt.duration <= 0) return 0;
+  struct timespec now;
+  if (clock_gettime(CLOCK_MONOTONIC, &now) != 0) return 0;
+  return now.tv_sec > h->deadline.tv_sec || (now.tv_sec == h->deadline.tv_sec && now.tv_nsec >= h->deadline.tv_nsec);
+}
+
+static void set_deadline(struct host *h) {
+  if (h->opt.duration <= 0 || clock_gettime(CLOCK_MONOTONIC, &h->deadline) != 0) {
+    h->opt.duration = 0; /* no monotonic clock means no self-stop; signals still work */
+    return;
+  }
+  double whole = floor(h->opt.duration);
+  h->deadline.tv_sec += (time_t)whole;
+  h->deadline.tv_nsec += (long)((h->opt.duration - whole) * 1e9);
+  if (h->deadline.tv_nsec >= 1000000000L) {
+    h->deadline.tv_nsec -= 1000000000L;
+    h->deadline.tv_sec++;
+  }
+}
+
+static int should_stop(const struct host *h) { return g_stop_requested || deadline_passed(h); }
+
+/* Sleeps up to POLL_NS; a signal cuts it short (EINTR), which is exactly what we want. */
+static void poll_sleep(void) {
+  struct timespec ts = {0, POLL_NS};
+  if (nanosleep(&ts, NULL) != 0 && errno != EINTR) fprintf(stderr, "prom_host: nanosleep: %s\n", strerror(errno));
+}
+
+static void serve_until_stopped(struct host *h) {
+  while (!should_stop(h)) {
+    if (g_reload_requested) {
+      g_reload_requested = 0;
+      host_reload(h);
+    }
+    poll_sleep();
+  }
+}
+
+static int is_blank_or_comment(const char *line) {
+  while (*line == ' ' || *line == '\t') line++;
+  return *line == '\0' || *line == '#';
+}
+
+/* Applies one trace line; returns 1 if it counted as an event, and bumps *errors on failure. */
+static int replay_line(struct host *h, const char *trace, unsigned long lineno, char *line, size_t len,
+                       unsigned long *errors) {
+  if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+  if (len > 0 && line[len - 1] == '\r') line[--len] = '\0'; /* tolerate CRLF: a real \r is escaped in traces */
+  int event = !is_blank_or_comment(line);
+  if (strlen(line) != len) {
+    fprintf(stderr, "%s:%lu: line contains a NUL byte\n", trace, lineno);
+    ++*errors;
+    return event;
+  }
+  int rc = h->api.trace_apply(h->core, line);
+  if (rc != PROM_RS_OK) {
+    char msg[1024];
+    fprintf(stderr, "%s:%lu: %s\n", trace, lineno, prom_api_error(&h->api, rc, msg, sizeof msg));
+    ++*errors;
+  }
+  return event;
+}
+
+/* Feeds TRACE to the core line by line and reports the totals on stdout. Returns 0, or -1 if it cannot be read. */
+static int replay_trace(struct host *h, const char *trace) {
+  FILE *f = fopen(trace, "r");
+  if (!f) {
+    fprintf(stderr, "prom_host: cannot open trace %s: %s\n", trace, strerror(errno));
+    return -1;
+  }
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  unsigned long lineno = 0, events = 0, errors = 0;
+  int interrupted = 0;
+  while ((n = getline(&line, &cap, f)) >= 0) {
+    if (should_stop(h)) {
+      interrupted = 1;
+      break;
+    }
+    events += (unsigned long)replay_line(h, trace, ++lineno, line, (size_t)n, &errors);
+  }
+  int read_failed = !interrupted && ferror(f);
+  if (read_failed) fprintf(stderr, "prom_host: reading %s failed after line %lu\n", trace, lineno);
+  free(line);
+  if (fclose(f) != 0) fprintf(stderr, "prom_host: closing %s: %s\n", trace, strerror(errno));
+  if (interrupted) {
+    fprintf(stderr, "prom_host: replay interrupted after %lu events, %lu errors\n", events, errors);
+    return 0;
+  }
+  printf("replay done: %lu events, %lu errors\n", events, errors + (unsigned long)read_failed);
+  if (fflush(stdout) != 0) fprintf(stderr, "prom_host: writing to stdout: %s\n", strerror(errno));
+  return 0;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------------------------- */
+
+/* Loads the library, applies the configuration and starts the core (with our signals blocked, see mask_signals). */
+static int host_open(struct host *h) {
+  if (prom_api_load(&h->api, h->opt.lib) != 0) return EXIT_RUNTIME;
+  h->api.set_logger(host_log, NULL);
+  const char *version = h->api.version();
+  fprintf(stderr, "prom_host: loaded %s (res_prom_rs %s, ABI %u)\n", h->opt.lib, version ? version : "?",
+          (unsigned)PROM_RS_ABI_VERSION);
+  if (config_load(&h->api, h->opt.config, &h->cfg) != 0) return EXIT_USAGE;
+  int rc = h->api.core_start(h->cfg, &h->core);
+  if (rc != PROM_RS_OK || !h->core) {
+    char msg[1024];
+    fprintf(stderr, "prom_host: cannot start the core: %s\n", prom_api_error(&h->api, rc, msg, sizeof msg));
+    h->core = NULL;
+    return EXIT_RUNTIME;
+  }
+  return EXIT_OK;
+}
+
+/* Runs the chosen traffic source until stopped. */
+static int host_serve(struct host *h) {
+  if (!h->opt.replay) {
+    struct workload_params p = {&h->api, h->core, (uint64_t)h->opt.seed, h->startup_us};
+    h->wl = workload_start(&p);
+    if (!h->wl) return EXIT_RUNTIME;
+    fprintf(stderr, "prom_host: synthetic workload running (seed %llu)\n", h->opt.seed);
+  }
+  if (mask_signals(SIG_UNBLOCK) != 0) return EXIT_RUNTIME;
+  if (h->opt.replay && replay_trace(h, h->opt.replay) != 0) return EXIT_USAGE;
+  serve_until_stopped(h);
+  return EXIT_OK;
+}
+
+/* Tears down whatever host_open/host_serve set up, in reverse order. Safe on partial setups. */
+static void host_close(struct host *h) {
+  workload_stop(h->wl); /* no more events once the core is gone */
+  h->wl = NULL;
+  if (h->core) h->api.core_stop(h->core);
+  h->core = NULL;
+  if (h->cfg) h->api.config_free(h->cfg);
+  h->cfg = NULL;
+  prom_api_unload(&h->api);
+}
+
+int main(int argc, char **argv) {
+  struct host h;
+  memset(&h, 0, sizeof h);
+  int status = parse_args(argc, argv, &h.opt);
+  if (status >= 0) return status;
+  h.startup_us = wall_clock_us();
+  set_deadline(&h);
+  if (install_signal_handlers() != 0 || mask_signals(SIG_BLOCK) != 0) return EXIT_RUNTIME;
+  status = host_open(&h);
+  if (status == EXIT_OK) status = host_serve(&h);
+  host_close(&h);
+  if (status == EXIT_OK) fprintf(stderr, "prom_host: stopped\n");
+  return status;
+}

@@ -1,0 +1,241 @@
+//! The C ABI as a host uses it: the built cdylib loaded with dlopen, configuration, errors, reload, concurrency,
+//! bad arguments and panics.
+
+mod common;
+use common::*;
+use std::ffi::{c_char, CString};
+use std::net::TcpListener;
+
+#[test]
+fn abi_version_matches_the_header() {
+    let lib = Lib::load();
+    let f = lib.sym::<unsafe extern "C" fn() -> u32>("prom_rs_abi_version");
+    let header = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/include/res_prom_rs.h"
+    ))
+    .unwrap();
+    let line = header
+        .lines()
+        .find(|l| l.starts_with("#define PROM_RS_ABI_VERSION"))
+        .expect("define in header");
+    let n: u32 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    // SAFETY: no arguments.
+    assert_eq!(unsafe { f() }, n);
+    assert_eq!(lib.version(), env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn config_errors_name_the_key_the_value_and_what_is_allowed() {
+    let lib = Lib::load();
+    let (code, msg) = lib.try_config(&[("port", "http")]).unwrap_err();
+    assert_eq!(code, ERR_CONFIG);
+    assert!(
+        msg.contains("\"port\"") && msg.contains("\"http\"") && msg.contains("1 to 65535"),
+        "{msg}"
+    );
+    let (code, msg) = lib.try_config(&[("bindadr", "0.0.0.0")]).unwrap_err();
+    assert_eq!(code, ERR_CONFIG);
+    assert!(
+        msg.contains("bindadr") && msg.contains("did you mean \"bindaddr\""),
+        "{msg}"
+    );
+    let (_, msg) = lib
+        .try_config(&[("vicidial.password", "")])
+        .map(|c| lib.free_config(c))
+        .map(|_| (0, String::new()))
+        .unwrap_or_else(|e| e);
+    assert!(!msg.contains("hunter2"));
+    let (code, msg) = lib
+        .start(&[
+            ("auth_username", "prom"),
+            ("auth_password", "hunter2"),
+            ("port", "70000"),
+        ])
+        .unwrap_err();
+    assert_eq!(code, ERR_CONFIG);
+    assert!(msg.contains("port") && !msg.contains("hunter2"), "{msg}");
+    let (code, msg) = lib.start(&[("auth_username", "prom")]).unwrap_err();
+    assert_eq!(code, ERR_CONFIG);
+    assert!(msg.contains("auth_password"), "{msg}");
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let lib = Lib::load();
+    let port = port();
+    let _taken = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (code, msg) = lib.start(&[("port", &port.to_string())]).unwrap_err();
+    assert_eq!(code, ERR_BIND);
+    assert!(
+        msg.contains(&format!("127.0.0.1:{port}")) && msg.contains("in use"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn reload_keeps_counters_and_a_bad_reload_keeps_the_old_config() {
+    let lib = Lib::load();
+    let (p1, p2) = (port(), port());
+    let core = lib
+        .start(&[("port", &p1.to_string()), ("labels", "server=a")])
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            lib.trace(core, "security_event\tPJSIP\tInvalidPassword\t1"),
+            OK
+        );
+    }
+    let series = |server: &str| {
+        format!("asterisk_security_events_total{{server=\"{server}\",service=\"PJSIP\",event=\"invalid_password\"}}")
+    };
+    assert_eq!(value(&scrape(p1), &series("a")), Some(5.0));
+
+    // New labels and a new port: counters survive, the old port is released.
+    lib.reload(core, &[("port", &p2.to_string()), ("labels", "server=b")])
+        .unwrap();
+    assert_eq!(value(&scrape(p2), &series("b")), Some(5.0));
+    assert!(
+        TcpListener::bind(("127.0.0.1", p1)).is_ok(),
+        "old port released after a rebinding reload"
+    );
+
+    // A refused key never reaches the core; a port that cannot be bound leaves everything as it was.
+    let (code, _) = lib.reload(core, &[("port", "-1")]).unwrap_err();
+    assert_eq!(code, ERR_CONFIG);
+    let blocker = TcpListener::bind(("127.0.0.1", p1)).unwrap();
+    let (code, msg) = lib
+        .reload(core, &[("port", &p1.to_string()), ("labels", "server=c")])
+        .unwrap_err();
+    assert_eq!(code, ERR_BIND, "{msg}");
+    drop(blocker);
+    assert_eq!(
+        lib.trace(core, "security_event\tPJSIP\tInvalidPassword\t1"),
+        OK
+    );
+    assert_eq!(
+        value(&scrape(p2), &series("b")),
+        Some(6.0),
+        "still serving the old configuration"
+    );
+    lib.stop(core);
+}
+
+#[test]
+fn n_threads_times_m_events_are_counted_exactly() {
+    const THREADS: usize = 4;
+    const EVENTS: usize = 50_000;
+    let lib = Lib::load();
+    let port = port();
+    let core = lib.start(&[("port", &port.to_string())]).unwrap() as usize;
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let lib = &lib;
+            s.spawn(move || {
+                let dial = lib.sym::<unsafe extern "C" fn(usize, *const c_char, i64) -> i32>(
+                    "prom_rs_dial_result",
+                );
+                let sec = lib
+                    .sym::<unsafe extern "C" fn(usize, *const c_char, *const c_char, i64) -> i32>(
+                        "prom_rs_security_event",
+                    );
+                let answer = CString::new("ANSWER").unwrap();
+                let service = CString::new(format!("svc{t}")).unwrap();
+                let ev = CString::new("FailedACL").unwrap();
+                for i in 0..EVENTS {
+                    // SAFETY: valid handle and strings for the whole loop.
+                    unsafe {
+                        assert_eq!(dial(core, answer.as_ptr(), i as i64), OK);
+                        assert_eq!(sec(core, service.as_ptr(), ev.as_ptr(), i as i64), OK);
+                    }
+                }
+            });
+        }
+    });
+    let page = scrape(port);
+    assert_eq!(
+        value(&page, "asterisk_dial_results_total{dialstatus=\"ANSWER\"}"),
+        Some((THREADS * EVENTS) as f64)
+    );
+    for t in 0..THREADS {
+        let s =
+            format!("asterisk_security_events_total{{service=\"svc{t}\",event=\"failed_acl\"}}");
+        assert_eq!(value(&page, &s), Some(EVENTS as f64), "{s}");
+    }
+    assert_eq!(
+        value(&page, "prom_rs_events_total{kind=\"dial_result\"}"),
+        Some((THREADS * EVENTS) as f64)
+    );
+    lib.stop(core as Core);
+}
+
+#[test]
+fn null_bad_utf8_and_out_of_range_arguments_are_refused() {
+    let lib = Lib::load();
+    let port = port();
+    let core = lib.start(&[("port", &port.to_string())]).unwrap();
+    let state = lib
+        .sym::<unsafe extern "C" fn(Core, *const c_char, i32, i64) -> i32>("prom_rs_channel_state");
+    let created = lib.sym::<unsafe extern "C" fn(
+        Core,
+        *const c_char,
+        *const c_char,
+        *const c_char,
+        i32,
+        i64,
+    ) -> i32>("prom_rs_channel_created");
+    let id = CString::new("1.1").unwrap();
+    let tech = CString::new("PJSIP").unwrap();
+    let bad = [0xffu8, 0xfe, 0];
+    // SAFETY: the pointers are valid or NULL, which is what is being tested.
+    unsafe {
+        assert_eq!(state(std::ptr::null_mut(), id.as_ptr(), 6, 0), ERR_NULL);
+        assert!(lib.last_error().contains("core"));
+        assert_eq!(state(core, std::ptr::null(), 6, 0), ERR_NULL);
+        assert!(lib.last_error().contains("uniqueid"));
+        assert_eq!(state(core, bad.as_ptr().cast(), 6, 0), ERR_UTF8);
+        assert_eq!(
+            created(core, id.as_ptr(), tech.as_ptr(), tech.as_ptr(), 42, 0),
+            ERR_INVALID
+        );
+        assert!(lib.last_error().contains("42"), "{}", lib.last_error());
+    }
+    let page = scrape(port);
+    assert!(
+        !page.contains("asterisk_channels{"),
+        "a refused event changes nothing:\n{page}"
+    );
+    // Stopping NULL is allowed.
+    lib.stop(std::ptr::null_mut());
+    lib.stop(core);
+}
+
+#[test]
+fn a_panic_in_the_core_comes_back_as_an_error_code() {
+    let path = std::env::var_os("PROM_RS_FAULT_LIB")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/target/fault/release/libres_prom_rs.so"
+            )
+            .into()
+        });
+    let lib = Lib::load_from(path);
+    let port = port();
+    let core = lib.start(&[("port", &port.to_string())]).unwrap();
+    let inject = lib.sym::<unsafe extern "C" fn(Core) -> i32>("prom_rs_test_inject_panic");
+    // SAFETY: valid handle.
+    assert_eq!(unsafe { inject(core) }, ERR_PANIC);
+    assert!(lib.last_error().contains("panic"));
+    // The core carries on.
+    assert_eq!(lib.trace(core, "dial_result\tBUSY\t1"), OK);
+    assert_eq!(
+        value(
+            &scrape(port),
+            "asterisk_dial_results_total{dialstatus=\"BUSY\"}"
+        ),
+        Some(1.0)
+    );
+    lib.stop(core);
+}
