@@ -306,7 +306,7 @@ impl Collect for PhoneFleet<'_> {
                 incall,
             ),
             (
-                "asterisk_phone_fleet_total",
+                "asterisk_phone_fleet_size",
                 "Phones in the configured fleet ranges.",
                 total,
             ),
