@@ -365,3 +365,54 @@ fn collect_filter_limits_the_page_to_the_named_prefixes() {
     );
     lib.stop(core);
 }
+
+/// Families listed in the README's metric reference.
+fn readme_families() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("<!-- metric-reference:start -->")
+        .expect("start marker");
+    let end = readme
+        .find("<!-- metric-reference:end -->")
+        .expect("end marker");
+    readme[start..end]
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn the_readme_metric_reference_is_exactly_what_the_page_serves() {
+    let lib = Lib::load();
+    let port = port();
+    let core = rich_core(&lib, port);
+    scrape(port);
+    let page = scrape(port);
+    let mut served: Vec<String> = page
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .map(String::from)
+        .collect();
+    let mut documented = readme_families();
+    served.sort();
+    documented.sort();
+    assert_eq!(
+        documented, served,
+        "README metric reference (left) vs families on a full page (right)"
+    );
+    // Types match too.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for line in page.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
+        let (name, kind) = line.split_once(' ').unwrap();
+        assert!(
+            readme.contains(&format!("| `{name}` | {kind} |")),
+            "README gives another type for {name} ({kind})"
+        );
+    }
+    lib.stop(core);
+}
