@@ -56,8 +56,9 @@ test: test-deps all $(FAULT_LIB) check-header lint ## Install test dependencies,
 asterisk: ## Build build/res_prom_rs.so against ASTERISK_INCLUDE_DIR (not yet available)
 	@echo "asterisk module: not part of this build yet (see issue: Asterisk module)"; exit 1
 
-bench: all ## Run the benchmarks and write BENCHMARKS.md
-	PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) $(CARGO) bench --bench event_path
+bench: all ## Run the benchmarks (C ABI vs the prometheus crate, about a minute) and write BENCHMARKS.md
+	PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) BENCH_REPORT=$(CURDIR)/BENCHMARKS.md \
+		$(CARGO) bench --bench event_path
 
 clean: ## Remove build output
 	$(CARGO) clean

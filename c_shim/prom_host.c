@@ -311,7 +311,9 @@ static void host_reload(struct host *h) {
     fprintf(stderr, "prom_host: reload failed; keeping the running configuration\n");
     return;
   }
+  workload_pause(h->wl); /* the header: reload must not race with other calls on the handle */
   int rc = h->api.core_reload(h->core, cfg);
+  workload_resume(h->wl);
   if (rc != PROM_RS_OK) {
     char msg[1024];
     fprintf(stderr, "prom_host: reload refused by the core: %s\n", prom_api_error(&h->api, rc, msg, sizeof msg));
@@ -445,10 +447,10 @@ static int host_open(struct host *h) {
 /* Runs the chosen traffic source until stopped. */
 static int host_serve(struct host *h) {
   if (!h->opt.replay) {
+    fprintf(stderr, "prom_host: starting the synthetic workload (seed %llu)\n", h->opt.seed);
     struct workload_params p = {&h->api, h->core, (uint64_t)h->opt.seed, h->startup_us};
     h->wl = workload_start(&p);
     if (!h->wl) return EXIT_RUNTIME;
-    fprintf(stderr, "prom_host: synthetic workload running (seed %llu)\n", h->opt.seed);
   }
   if (mask_signals(SIG_UNBLOCK) != 0) return EXIT_RUNTIME;
   if (h->opt.replay && replay_trace(h, h->opt.replay) != 0) return EXIT_USAGE;

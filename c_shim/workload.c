@@ -1,7 +1,8 @@
 /* workload.c - synthetic call center; see workload.h for the overview.
  *
  * All simulation state is owned by the workload thread; the only cross-thread data are the stop flag (under a
- * mutex, with a condition variable to cut the tick sleep short) and the last-reload timestamp (an atomic).
+ * mutex, with a condition variable to cut the tick sleep short), the tick lock (see workload_pause) and the
+ * last-reload timestamp (an atomic).
  * Durations are counted in ticks (100 ms) so that a seed always produces the same event sequence; timestamps passed
  * to the core are taken from CLOCK_REALTIME at the moment of each call.
  */
@@ -38,7 +39,7 @@
 #define DEAD_PEER (FIRST_PEER + 2) /* chan_sip peer 2003: its phone was unplugged for good */
 
 #define MAX_CALLS 60
-#define ARRIVALS_PER_SEC 1.5
+#define ARRIVALS_PER_SEC 0.35 /* ~30 concurrent calls at a ~90 s mean: a busy but staffed 40-agent floor */
 #define SAMPLE_EVERY SECS(5)
 #define RTCP_EVERY SECS(5)
 #define PROGRESS_EVERY SECS(10)
@@ -82,6 +83,7 @@ struct endpoint {
   int busy;             /* agent phone reserved by a call, from ringing to hangup */
   int64_t base_rtt_us;  /* qualify RTT around which this endpoint's measurements wander */
   uint64_t recover_at;  /* tick at which an outage or lag ends; 0 = none pending */
+  uint64_t stable_until; /* a phone that just came back stays up a while before it may drop again */
   uint64_t next_qualify;
 };
 
@@ -145,6 +147,9 @@ struct workload {
   pthread_cond_t wake;
   int stop;
   pthread_t thread;
+  /* Held while a tick talks to the core; workload_pause takes it so the host can call prom_rs_core_reload, which
+   * the header forbids to race with other calls on the handle. */
+  pthread_mutex_t tick_lock;
 
   struct rng rng;
   uint64_t tick;
@@ -207,9 +212,11 @@ static void ep_publish_contact(struct workload *wl, const struct endpoint *ep, c
   CORE(wl, endpoint_contact, ep->tech, ep->name, status, rtt_us, wall_clock_us());
 }
 
-/* A qualify (OPTIONS ping) result: RTT wanders around the endpoint's base value. */
+/* A qualify (OPTIONS ping) result: RTT wanders around the endpoint's base value, within the LAN-ish 5-80 ms. */
 static void ep_qualify(struct workload *wl, struct endpoint *ep) {
   int64_t rtt = (int64_t)((double)ep->base_rtt_us * rng_uniform(&wl->rng, 0.8, 1.3));
+  if (rtt < 5000) rtt = 5000;
+  if (rtt > 80000) rtt = 80000;
   ep_publish_contact(wl, ep, "Reachable", rtt);
   ep->next_qualify = wl->tick + SECS(30);
 }
@@ -246,6 +253,7 @@ static void ep_go_offline(struct workload *wl, struct endpoint *ep, uint64_t rec
 
 static void ep_recover(struct workload *wl, struct endpoint *ep) {
   ep->recover_at = 0;
+  ep->stable_until = wl->tick + SECS(60) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(120));
   ep->lagged = 0;
   int was_offline = !ep->online;
   ep->online = 1;
@@ -255,16 +263,22 @@ static void ep_recover(struct workload *wl, struct endpoint *ep) {
 
 static int churn_candidate(const struct workload *wl, int i) {
   const struct endpoint *ep = &wl->eps[i];
-  return ep->kind != EP_TRUNK && i != DEAD_PEER && ep->online && !ep->busy && ep->channels == 0;
+  return ep->kind != EP_TRUNK && i != DEAD_PEER && ep->online && !ep->busy && ep->channels == 0 &&
+         wl->tick >= ep->stable_until;
 }
 
-/* Every ~5 s one idle phone (never one in a call: that would drop the call) loses its registration. */
+/* Every ~5 s one idle phone (never one in a call: that would drop the call) loses its registration. A phone that
+ * just came back is left alone for a few minutes and at most MAX_CHURNED are away at once, so that when the agents
+ * are all busy the few idle phones (the chan_sip peers) do not spend their whole life offline. */
+#define MAX_CHURNED 4
 static void tick_registration_churn(struct workload *wl) {
   if (!rng_chance(&wl->rng, 1.0 / SECS(5))) return;
-  int candidates[N_ENDPOINTS], n = 0;
-  for (int i = 0; i < N_ENDPOINTS; i++)
+  int candidates[N_ENDPOINTS], n = 0, away = 0;
+  for (int i = 0; i < N_ENDPOINTS; i++) {
+    away += wl->eps[i].recover_at != 0 && !wl->eps[i].online;
     if (churn_candidate(wl, i)) candidates[n++] = i;
-  if (n == 0) return;
+  }
+  if (n == 0 || away >= MAX_CHURNED) return;
   struct endpoint *ep = &wl->eps[candidates[rng_int(&wl->rng, 0, n - 1)]];
   ep_go_offline(wl, ep, wl->tick + SECS(5) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(35)));
 }
@@ -312,7 +326,7 @@ static void leg_create(struct workload *wl, struct leg *leg, int ep_index, int s
 
 static void leg_hangup(struct workload *wl, struct leg *leg, int cause) {
   struct endpoint *ep = &wl->eps[leg->ep];
-  CORE(wl, channel_hangup, leg->uid, cause, leg->created_us, wall_clock_us());
+  CORE(wl, channel_hangup, leg->uid, ep->tech, cause, leg->created_us, wall_clock_us());
   leg->alive = 0;
   ep->channels--;
   ep_publish_state(wl, ep);
@@ -346,8 +360,8 @@ static const char *trunk_codec(struct workload *wl, int trunk) {
 }
 
 /* Most desk phones negotiate the trunk's codec; softphones on opus (or G.722) need a translator. */
-static const char *agent_codec(struct workload *wl, const char *trunk_codec) {
-  if (!rng_chance(&wl->rng, 0.2)) return trunk_codec;
+static const char *agent_codec(struct workload *wl, const char *caller_codec) {
+  if (!rng_chance(&wl->rng, 0.25)) return caller_codec;
   return rng_chance(&wl->rng, 0.6) ? "opus" : "g722";
 }
 
@@ -361,7 +375,7 @@ static uint64_t queue_wait_ticks(struct workload *wl) {
 
 static void call_arrive(struct workload *wl) {
   struct call *c = call_alloc(wl);
-  if (!c) return; /* trunk capacity reached: the carrier rejects the call before it reaches us */
+  if (!c) return; /* at MAX_CALLS the box refuses new INVITEs (Asterisk's maxcalls): no channel is ever created */
   int trunk = rng_chance(&wl->rng, 0.55) ? TRUNK_UK : TRUNK_US;
   wl->processed_calls++;
   leg_create(wl, &c->in, trunk, AST_STATE_RING, trunk_codec(wl, trunk));
@@ -372,7 +386,7 @@ static void call_arrive(struct workload *wl) {
   }
   c->phase = PH_QUEUED;
   c->queue = rng_chance(&wl->rng, 0.6) ? 0 : 1;
-  if (rng_chance(&wl->rng, 0.08)) { /* ~8% hang up on the hold music after 2-60 s, before any agent rings */
+  if (rng_chance(&wl->rng, 0.045)) { /* some hang up on the hold music after 2-60 s, before any agent rings */
     c->abandon_at = wl->tick + SECS(2) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(58));
     c->next_at = UINT64_MAX;
   } else { /* the rest wait until served, giving up only after several minutes */
@@ -440,8 +454,9 @@ static void call_ring_agent(struct workload *wl, struct call *c) {
   if (c->outcome == OUT_ANSWER || c->outcome == OUT_NOANSWER) leg_set_state(wl, &c->ag, AST_STATE_RINGING);
   c->phase = PH_RINGING;
   c->next_at = wl->tick + ring_ticks(wl, c->outcome);
-  /* Some callers give up while the agent's phone is ringing: Dial reports CANCEL. */
-  if (c->next_at - wl->tick > 2 && rng_chance(&wl->rng, 0.07)) {
+  /* Some callers give up while the agent's phone is ringing: Dial reports CANCEL. Together with the hold-music
+   * hang-ups that makes ~8% of queued callers abandon. */
+  if (c->next_at - wl->tick > 2 && rng_chance(&wl->rng, 0.045)) {
     uint64_t give_up = wl->tick + (uint64_t)rng_int(&wl->rng, 1, (int)(c->next_at - wl->tick) - 1);
     if (give_up < c->abandon_at) c->abandon_at = give_up;
   }
@@ -539,7 +554,8 @@ static void call_rtcp_report(struct workload *wl, const struct call *c, int dire
   double loss = clampd(c->quality * 0.03 * rng_unit(r), 0, 0.03);
   if (c->quality > 0.8 && rng_chance(r, 0.3)) loss = 0.08; /* a burst of loss on the worst paths */
   double rtt = clampd(c->rtt_s * rng_uniform(r, 0.9, 1.1), 0.02, 0.2);
-  double mes = clampd(4.4 - loss * 25 - jitter * 15 - (rtt - 0.02) * 0.5, 3.0, 4.4);
+  /* MES is Asterisk's 0-100 media experience score; 60..93 is the band that corresponds to MOS 3.0..4.4. */
+  double mes = clampd(93.0 - loss * 500 - jitter * 300 - (rtt - 0.02) * 20, 60.0, 93.0);
   const struct endpoint *ep = &wl->eps[c->ag.ep];
   CORE(wl, rtcp_report, ep->tech, ep->name, direction, jitter, loss, rtt, mes, wall_clock_us());
 }
@@ -678,7 +694,9 @@ static void sample_leg_codec(struct workload *wl, const struct call *c, const st
 }
 
 static void sample_codecs(struct workload *wl) {
-  check(wl, "sample_codecs_begin", wl->api->sample_codecs_begin(wl->core));
+  int rc = wl->api->sample_codecs_begin(wl->core);
+  check(wl, "sample_codecs_begin", rc);
+  if (rc != PROM_RS_OK) return; /* without an open sample set the per-channel calls would only fail too */
   for (int i = 0; i < MAX_CALLS; i++) {
     const struct call *c = &wl->calls[i];
     if (c->in.alive) sample_leg_codec(wl, c, &c->in);
@@ -767,7 +785,9 @@ static void *workload_main(void *arg) {
   struct timespec deadline;
   if (clock_gettime(CLOCK_MONOTONIC, &deadline) != 0) deadline = (struct timespec){0, 0};
   do {
+    if (pthread_mutex_lock(&wl->tick_lock) != 0) abort(); /* only fails on a corrupted mutex */
     run_tick(wl);
+    if (pthread_mutex_unlock(&wl->tick_lock) != 0) abort();
     wl->tick++;
   } while (!wait_next_tick(wl, &deadline));
   if (wl->failures)
@@ -779,21 +799,26 @@ static void *workload_main(void *arg) {
 static int init_sync(struct workload *wl) {
   pthread_condattr_t attr;
   int rc = pthread_condattr_init(&attr);
-  if (rc == 0) {
-    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0) rc = pthread_cond_init(&wl->wake, &attr);
-    if (pthread_condattr_destroy(&attr) != 0) abort(); /* cannot fail on an initialised attribute object */
-  }
-  if (rc == 0) {
-    rc = pthread_mutex_init(&wl->lock, NULL);
-    if (rc != 0 && pthread_cond_destroy(&wl->wake) != 0) abort();
-  }
-  if (rc != 0) fprintf(stderr, "prom_host: workload: cannot set up synchronisation: %s\n", strerror(rc));
+  if (rc != 0) goto fail;
+  rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  if (rc == 0) rc = pthread_cond_init(&wl->wake, &attr);
+  if (pthread_condattr_destroy(&attr) != 0) abort(); /* cannot fail on an initialised attribute object */
+  if (rc != 0) goto fail;
+  rc = pthread_mutex_init(&wl->lock, NULL);
+  if (rc != 0) goto undo_cond;
+  rc = pthread_mutex_init(&wl->tick_lock, NULL);
+  if (rc == 0) return 0;
+  if (pthread_mutex_destroy(&wl->lock) != 0) abort();
+undo_cond:
+  if (pthread_cond_destroy(&wl->wake) != 0) abort();
+fail:
+  fprintf(stderr, "prom_host: workload: cannot set up synchronisation: %s\n", strerror(rc));
   return rc;
 }
 
 static void destroy_sync(struct workload *wl) {
-  if (pthread_cond_destroy(&wl->wake) != 0 || pthread_mutex_destroy(&wl->lock) != 0)
+  if (pthread_cond_destroy(&wl->wake) != 0 || pthread_mutex_destroy(&wl->lock) != 0 ||
+      pthread_mutex_destroy(&wl->tick_lock) != 0)
     fprintf(stderr, "prom_host: workload: destroying synchronisation objects failed\n");
 }
 
@@ -821,6 +846,14 @@ struct workload *workload_start(const struct workload_params *params) {
     return NULL;
   }
   return wl;
+}
+
+void workload_pause(struct workload *wl) {
+  if (wl && pthread_mutex_lock(&wl->tick_lock) != 0) abort();
+}
+
+void workload_resume(struct workload *wl) {
+  if (wl && pthread_mutex_unlock(&wl->tick_lock) != 0) abort();
 }
 
 void workload_note_reload(struct workload *wl, int64_t ts_us) {

@@ -124,7 +124,7 @@ impl Shared {
         let mut dropped: Vec<(String, u64)> = Vec::new();
         let mut each = |c: &dyn Collect| {
             dropped.push((c.name().to_string(), c.dropped()));
-            if want(c.name()) {
+            if collect.is_empty() || collect.iter().any(|p| c.selected_by(p)) {
                 c.render(&mut w);
             }
         };

@@ -42,7 +42,10 @@ impl StatFamily {
 
 struct Entry {
     label_names: Box<[Box<str>]>,
-    family: StatFamily,
+    /// Shared by statistics exported under one name (group mode 2: the same name in several groups).
+    family: Arc<StatFamily>,
+    /// True when another entry owns (and renders) the family.
+    shared: bool,
 }
 
 /// One statistic update.
@@ -139,16 +142,37 @@ impl HostStats {
             }
             names.push(n);
         }
+        let label_names: Box<[Box<str>]> = u.labels.iter().map(|(n, _)| Box::from(*n)).collect();
+        // One family per exported name: a second one would repeat HELP/TYPE (an invalid page).
+        if let Some((_, e)) = self
+            .families
+            .pin()
+            .iter()
+            .find(|(_, e)| e.family.collect().name() == full)
+        {
+            let same_kind = matches!(*e.family, StatFamily::Counter(_)) == counter;
+            if cfg.group_mode == 2 && same_kind && e.label_names == label_names {
+                return Ok(Some(Entry {
+                    label_names,
+                    family: e.family.clone(),
+                    shared: true,
+                }));
+            }
+            return Err(format!(
+                "statistic {}:{}: exported as {full}, which another statistic already uses with other labels or type",
+                u.group, u.name
+            ));
+        }
         let help = format!("Host statistic {}:{}.", u.group, u.name);
         let family = if counter {
             StatFamily::Counter(Family::new(&full, &help, &names, (), self.cap.clone()))
         } else {
             StatFamily::Gauge(Family::new(&full, &help, &names, (), self.cap.clone()))
         };
-        let label_names = u.labels.iter().map(|(n, _)| Box::from(*n)).collect();
         Ok(Some(Entry {
             label_names,
-            family,
+            family: Arc::new(family),
+            shared: false,
         }))
     }
 
@@ -214,7 +238,7 @@ impl HostStats {
             n += 1;
         }
         let vals = &vals[..n];
-        match &entry.family {
+        match &*entry.family {
             StatFamily::Counter(f) => {
                 if value < 0.0 && add {
                     return Err(format!(
@@ -234,7 +258,7 @@ impl HostStats {
     /// Calls `f` with every statistic family.
     pub fn visit(&self, f: &mut dyn FnMut(&dyn Collect)) {
         let map = self.families.pin();
-        for (_, e) in map.iter() {
+        for (_, e) in map.iter().filter(|(_, e)| !e.shared) {
             f(e.family.collect());
         }
     }

@@ -30,7 +30,7 @@ fn rich_core(lib: &Lib, port: u16) -> Core {
         .unwrap();
     let n = trace_escape(NASTY);
     let lines = [
-        format!("sample_system\t20.10.0\t1000000\t2000000\t3\t42\t61000000"),
+        "sample_system\t20.10.0\t1000000\t2000000\t3\t42\t61000000".to_string(),
         "sample_codecs_begin".to_string(),
         "sample_channel_codec\tulaw\t\\N\t\\N".to_string(),
         "sample_channel_codec\topus\topus\tulaw".to_string(),
@@ -38,7 +38,7 @@ fn rich_core(lib: &Lib, port: u16) -> Core {
         format!("channel_created\t1.1\t{n}\t1031\t4\t1000000"),
         "channel_state\t1.1\t6\t2000000".to_string(),
         "channel_created\t1.2\tPJSIP\t1032\t6\t1000000".to_string(),
-        format!("channel_hangup\t1.2\tPJSIP\t16\t1000000\t9000000"),
+        "channel_hangup\t1.2\tPJSIP\t16\t1000000\t9000000".to_string(),
         "dial_result\tANSWER\t1".to_string(),
         "dial_result\tNOANSWER\t1".to_string(),
         "endpoint_state\tPJSIP\t1031\t2\t1\t1".to_string(),
@@ -48,8 +48,8 @@ fn rich_core(lib: &Lib, port: u16) -> Core {
         "endpoint_state\tPJSIP\t1032\t2\t0\t1".to_string(),
         "endpoint_state\tPJSIP\t1032\t1\t0\t2".to_string(),
         "outbound_registration\tPJSIP\tacct\tsip.example.com\tRegistered\t1".to_string(),
-        format!("rtcp_report\tPJSIP\t1031\t0\t0.012\t0.01\t0.08\t91.5\t1"),
-        format!("rtcp_report\tPJSIP\t1031\t1\t0.02\t0.0\t-1\t-1\t1"),
+        "rtcp_report\tPJSIP\t1031\t0\t0.012\t0.01\t0.08\t91.5\t1".to_string(),
+        "rtcp_report\tPJSIP\t1031\t1\t0.02\t0.0\t-1\t-1\t1".to_string(),
         "bridge_created\tb1\tsimple_bridge\t0\t1".to_string(),
         "bridge_enter\tb1\t1.1\t1".to_string(),
         "confbridge_event\tstandup\t0\t1".to_string(),
@@ -414,5 +414,38 @@ fn the_readme_metric_reference_is_exactly_what_the_page_serves() {
             "README gives another type for {name} ({kind})"
         );
     }
+    lib.stop(core);
+}
+
+#[test]
+fn collect_filter_reaches_families_written_by_grouped_collectors() {
+    let lib = Lib::load();
+    let port = port();
+    let core = rich_core(&lib, port);
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let r = get(
+        addr,
+        "/metrics?collect[]=asterisk_phone_fleet_size&collect[]=asterisk_transcoding",
+        &[],
+    )
+    .unwrap();
+    let body = r.text();
+    assert_eq!(
+        value(
+            &body,
+            "asterisk_phone_fleet_size{server=\"ex\\\"am\\\\ple\"}"
+        ),
+        Some(3.0),
+        "{body}"
+    );
+    assert_eq!(
+        value(
+            &body,
+            "asterisk_transcoding_channels{server=\"ex\\\"am\\\\ple\"}"
+        ),
+        Some(1.0),
+        "{body}"
+    );
+    assert!(!body.contains("asterisk_channels{"), "{body}");
     lib.stop(core);
 }

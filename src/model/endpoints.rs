@@ -139,8 +139,12 @@ impl EndpointModel {
         };
         let old = rec.up.swap(i8::from(up), Ordering::Relaxed);
         if old != i8::from(up) {
-            self.up
-                .with(&[tech, resource], |g| g.set(f64::from(u8::from(up))));
+            let set = |g: &Gauge| g.set(f64::from(u8::from(up)));
+            if self.up.with(&[tech, resource], set).is_none() {
+                // Dropped by the cardinality cap: forget the value so a later event (after a raised cap) retries.
+                rec.up.store(-1, Ordering::Relaxed);
+                return;
+            }
             if old != -1 {
                 self.changes.with(&[tech, resource], |c| c.inc());
             }
@@ -314,6 +318,12 @@ impl Collect for PhoneFleet<'_> {
             w.header(name, help, Kind::Gauge);
             w.sample_u64(name, "", v);
         }
+    }
+    fn selected_by(&self, prefix: &str) -> bool {
+        // The four fleet families share the prefix; any prefix of one of them selects the group.
+        ["state", "registered", "incall", "size"]
+            .iter()
+            .any(|f| format!("asterisk_phone_fleet_{f}").starts_with(prefix))
     }
     fn dropped(&self) -> u64 {
         (self.extensions().count() as u64).saturating_sub(self.cap as u64)

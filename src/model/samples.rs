@@ -142,7 +142,6 @@ impl SampleModel {
         let Some(s) = st.collecting.as_mut() else {
             return Err("sample_channel_codec called outside sample_codecs_begin/end".into());
         };
-        *s.by_codec.entry(codec.to_string()).or_default() += 1;
         match (from.filter(|f| !f.is_empty()), to.filter(|t| !t.is_empty())) {
             (Some(f), Some(t)) => {
                 s.transcoding += 1;
@@ -155,6 +154,8 @@ impl SampleModel {
                 return Err("translate_from and translate_to must be both set or both empty".into())
             }
         }
+        // Counted only once the event is known to be valid: a refused event changes nothing.
+        *s.by_codec.entry(codec.to_string()).or_default() += 1;
         Ok(())
     }
 
@@ -185,6 +186,13 @@ impl SampleModel {
         ]
     }
 }
+
+/// Names of the families [`CodecFamilies`] writes.
+const CODEC_FAMILIES: [&str; 3] = [
+    "asterisk_channels_by_codec",
+    "asterisk_transcoding_channels",
+    "asterisk_codec_translations",
+];
 
 /// The codec families, rendered from the latest published sample.
 pub struct CodecFamilies {
@@ -234,6 +242,9 @@ impl Collect for CodecFamilies {
                 );
             }
         }
+    }
+    fn selected_by(&self, prefix: &str) -> bool {
+        CODEC_FAMILIES.iter().any(|f| f.starts_with(prefix))
     }
     fn dropped(&self) -> u64 {
         self.sample.as_ref().map_or(0, |s| {

@@ -294,6 +294,11 @@ pub trait Collect: Send + Sync {
     fn dropped(&self) -> u64;
     /// Number of series.
     fn series_count(&self) -> usize;
+    /// True when a `collect[]` prefix selects this collector. Collectors that write several families override it
+    /// so that a prefix matching any of them selects the whole group.
+    fn selected_by(&self, prefix: &str) -> bool {
+        self.name().starts_with(prefix)
+    }
 }
 
 impl<M: SeriesValue> Collect for Family<M> {
