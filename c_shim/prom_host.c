@@ -4,7 +4,8 @@
  * either replays a recorded trace or drives the synthetic call-center workload until SIGINT/SIGTERM (or --duration).
  * SIGHUP re-reads the configuration and hot-reloads the core, like `module reload` would.
  *
- *   prom_host --config FILE [--replay TRACE] [--lib PATH] [--seed N] [--duration SECONDS]
+ *   prom_host --config FILE [--replay TRACE] [--lib PATH] [--seed N] [--duration SECONDS] [--speed N]
+ * SIGUSR1 pauses the synthetic workload between two ticks; the next SIGUSR1 resumes it. [--speed N]
  *
  * Exit status: 0 after a clean stop, 1 when the library cannot be loaded or the core cannot start (e.g. port in
  * use), 2 for bad arguments, an unreadable trace or an invalid configuration.
@@ -32,6 +33,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
  * reload can be pending at the same time and a handler cannot safely read-modify-write a shared bit set. */
 static volatile sig_atomic_t g_stop_requested;
 static volatile sig_atomic_t g_reload_requested;
+static volatile sig_atomic_t g_pause_toggles; /* SIGUSR1 count: each one pauses or resumes the synthetic workload */
 
 struct host_opts {
   const char *config;
@@ -39,6 +41,7 @@ struct host_opts {
   const char *lib;
   unsigned long long seed;
   double duration; /* seconds; 0 = run until signalled */
+  double speed;    /* workload: simulated seconds per real second */
 };
 
 struct host {
@@ -49,18 +52,20 @@ struct host {
   struct workload *wl;
   int64_t startup_us;
   struct timespec deadline; /* CLOCK_MONOTONIC; valid when opt.duration > 0 */
+  int paused;               /* the workload is held by SIGUSR1 */
 };
 
 /* ---- command line -------------------------------------------------------------------------------------------- */
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: prom_host --config FILE [--replay TRACE] [--lib PATH] [--seed N] [--duration SECONDS]\n"
+          "usage: prom_host --config FILE [--replay TRACE] [--lib PATH] [--seed N] [--duration SECONDS] [--speed N]\n"
           "  --config FILE      modparam(\"prom_rs\", \"key\", \"value\") lines (required)\n"
           "  --replay TRACE     apply a recorded trace instead of the synthetic workload, then keep serving\n"
           "  --lib PATH         core library (default %s)\n"
           "  --seed N           seed of the synthetic workload (default %d)\n"
-          "  --duration SECONDS stop by itself after this long, as if signalled\n",
+          "  --duration SECONDS stop by itself after this long, as if signalled\n"
+          "  --speed N          run the synthetic workload N times faster than real time (1-100, default 1)\n",
           DEFAULT_LIB, DEFAULT_SEED);
 }
 
@@ -89,6 +94,11 @@ static int set_option(struct host_opts *o, const char *name, const char *value) 
       fprintf(stderr, "prom_host: --seed wants a non-negative integer, got '%s'\n", value);
       return -1;
     }
+  } else if (strcmp(name, "--speed") == 0) {
+    if (parse_duration(value, &o->speed) != 0 || o->speed < 1 || o->speed > 100) {
+      fprintf(stderr, "prom_host: --speed wants a number from 1 to 100, got '%s'\n", value);
+      return -1;
+    }
   } else if (strcmp(name, "--duration") == 0) {
     if (parse_duration(value, &o->duration) != 0) {
       fprintf(stderr, "prom_host: --duration wants a positive number of seconds, got '%s'\n", value);
@@ -103,7 +113,7 @@ static int set_option(struct host_opts *o, const char *name, const char *value) 
 
 /* Accepts "--opt value" and "--opt=value". Returns -1 to continue, otherwise the exit status. */
 static int parse_args(int argc, char **argv, struct host_opts *o) {
-  *o = (struct host_opts){.lib = DEFAULT_LIB, .seed = DEFAULT_SEED};
+  *o = (struct host_opts){.lib = DEFAULT_LIB, .seed = DEFAULT_SEED, .speed = 1};
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
     if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -151,6 +161,11 @@ static void on_reload_signal(int sig) {
   g_reload_requested = 1;
 }
 
+static void on_pause_signal(int sig) {
+  (void)sig;
+  g_pause_toggles = g_pause_toggles + 1;
+}
+
 static int install_handler(int sig, void (*handler)(int)) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -166,7 +181,8 @@ static int install_handler(int sig, void (*handler)(int)) {
  * scraper hanging up mid-response (or a closed stdout) is an error return, not process death. */
 static int install_signal_handlers(void) {
   if (install_handler(SIGINT, on_stop_signal) || install_handler(SIGTERM, on_stop_signal) ||
-      install_handler(SIGHUP, on_reload_signal) || install_handler(SIGPIPE, SIG_IGN))
+      install_handler(SIGHUP, on_reload_signal) || install_handler(SIGUSR1, on_pause_signal) ||
+      install_handler(SIGPIPE, SIG_IGN))
     return -1;
   return 0;
 }
@@ -176,7 +192,9 @@ static int install_signal_handlers(void) {
  * thread, whose sleep it interrupts. */
 static int mask_signals(int how) {
   sigset_t set;
-  if (sigemptyset(&set) || sigaddset(&set, SIGINT) || sigaddset(&set, SIGTERM) || sigaddset(&set, SIGHUP)) return -1;
+  if (sigemptyset(&set) || sigaddset(&set, SIGINT) || sigaddset(&set, SIGTERM) || sigaddset(&set, SIGHUP) ||
+      sigaddset(&set, SIGUSR1))
+    return -1;
   int rc = pthread_sigmask(how, &set, NULL);
   if (rc != 0) {
     fprintf(stderr, "prom_host: pthread_sigmask: %s\n", strerror(rc));
@@ -311,9 +329,9 @@ static void host_reload(struct host *h) {
     fprintf(stderr, "prom_host: reload failed; keeping the running configuration\n");
     return;
   }
-  workload_pause(h->wl); /* the header: reload must not race with other calls on the handle */
+  if (!h->paused) workload_pause(h->wl); /* the header: reload must not race with other calls on the handle */
   int rc = h->api.core_reload(h->core, cfg);
-  workload_resume(h->wl);
+  if (!h->paused) workload_resume(h->wl);
   if (rc != PROM_RS_OK) {
     char msg[1024];
     fprintf(stderr, "prom_host: reload refused by the core: %s\n", prom_api_error(&h->api, rc, msg, sizeof msg));
@@ -357,8 +375,26 @@ static void poll_sleep(void) {
   if (nanosleep(&ts, NULL) != 0 && errno != EINTR) fprintf(stderr, "prom_host: nanosleep: %s\n", strerror(errno));
 }
 
+/* SIGUSR1 freezes the synthetic workload (between two ticks) and the next one lets it go on: a test can then read a
+ * page that no event is changing, e.g. to compare it with the replay of the trace recorded so far. */
+static void apply_pause_toggles(struct host *h, sig_atomic_t *seen) {
+  sig_atomic_t now = g_pause_toggles;
+  for (; *seen != now; (*seen)++) {
+    h->paused = (*seen % 2 == 0);
+    if (h->paused) {
+      workload_pause(h->wl);
+      fprintf(stderr, "prom_host: workload paused\n");
+    } else {
+      workload_resume(h->wl);
+      fprintf(stderr, "prom_host: workload resumed\n");
+    }
+  }
+}
+
 static void serve_until_stopped(struct host *h) {
+  sig_atomic_t pause_seen = 0;
   while (!should_stop(h)) {
+    if (h->wl) apply_pause_toggles(h, &pause_seen);
     if (g_reload_requested) {
       g_reload_requested = 0;
       host_reload(h);
@@ -448,7 +484,7 @@ static int host_open(struct host *h) {
 static int host_serve(struct host *h) {
   if (!h->opt.replay) {
     fprintf(stderr, "prom_host: starting the synthetic workload (seed %llu)\n", h->opt.seed);
-    struct workload_params p = {&h->api, h->core, (uint64_t)h->opt.seed, h->startup_us};
+    struct workload_params p = {&h->api, h->core, (uint64_t)h->opt.seed, h->startup_us, h->opt.speed};
     h->wl = workload_start(&p);
     if (!h->wl) return EXIT_RUNTIME;
   }
@@ -460,6 +496,7 @@ static int host_serve(struct host *h) {
 
 /* Tears down whatever host_open/host_serve set up, in reverse order. Safe on partial setups. */
 static void host_close(struct host *h) {
+  if (h->paused) workload_resume(h->wl); /* a paused workload holds its tick lock: let it finish to stop it */
   workload_stop(h->wl); /* no more events once the core is gone */
   h->wl = NULL;
   if (h->core) h->api.core_stop(h->core);

@@ -140,6 +140,8 @@ struct workload {
   const struct prom_api *api;
   prom_rs_core *core;
   int64_t startup_us;
+  double speed;  /* simulated seconds per real second */
+  long tick_ns;  /* real time between ticks: TICK_NS / speed */
   _Atomic int_least64_t last_reload_us;
   /* stop flag + condition variable (on CLOCK_MONOTONIC) so workload_stop wakes the thread mid-tick instead of
    * waiting out its sleep */
@@ -179,6 +181,13 @@ static int64_t clock_us(clockid_t id) {
 
 int64_t wall_clock_us(void) { return clock_us(CLOCK_REALTIME); }
 
+/* The timestamp of an event: the wall clock in real time; with --speed above 1, the simulated clock (start time plus
+ * elapsed ticks), so durations the core computes stay those of the simulated call center. */
+static int64_t event_us(const struct workload *wl) {
+  if (wl->speed <= 1.0) return wall_clock_us();
+  return wl->startup_us + (int64_t)wl->tick * (TICK_NS / 1000);
+}
+
 /* ---- core calls ---------------------------------------------------------------------------------------------- */
 
 /* Returns 1 the first time (what, rc) is seen, so each kind of failure is reported once instead of every tick. */
@@ -205,11 +214,11 @@ static void check(struct workload *wl, const char *what, int rc) {
 /* ---- endpoints ------------------------------------------------------------------------------------------------ */
 
 static void ep_publish_state(struct workload *wl, const struct endpoint *ep) {
-  CORE(wl, endpoint_state, ep->tech, ep->name, ep->online ? EP_ONLINE : EP_OFFLINE, ep->channels, wall_clock_us());
+  CORE(wl, endpoint_state, ep->tech, ep->name, ep->online ? EP_ONLINE : EP_OFFLINE, ep->channels, event_us(wl));
 }
 
 static void ep_publish_contact(struct workload *wl, const struct endpoint *ep, const char *status, int64_t rtt_us) {
-  CORE(wl, endpoint_contact, ep->tech, ep->name, status, rtt_us, wall_clock_us());
+  CORE(wl, endpoint_contact, ep->tech, ep->name, status, rtt_us, event_us(wl));
 }
 
 /* A qualify (OPTIONS ping) result: RTT wanders around the endpoint's base value, within the LAN-ish 5-80 ms. */
@@ -318,7 +327,7 @@ static void leg_create(struct workload *wl, struct leg *leg, int ep_index, int s
   leg->alive = 1;
   leg->ep = ep_index;
   leg->codec = codec;
-  leg->created_us = wall_clock_us();
+  leg->created_us = event_us(wl);
   CORE(wl, channel_created, leg->uid, ep->tech, ep->name, state, leg->created_us);
   ep->channels++;
   ep_publish_state(wl, ep); /* channel_count > 0 is what shows a phone as "in call" */
@@ -326,14 +335,14 @@ static void leg_create(struct workload *wl, struct leg *leg, int ep_index, int s
 
 static void leg_hangup(struct workload *wl, struct leg *leg, int cause) {
   struct endpoint *ep = &wl->eps[leg->ep];
-  CORE(wl, channel_hangup, leg->uid, ep->tech, cause, leg->created_us, wall_clock_us());
+  CORE(wl, channel_hangup, leg->uid, ep->tech, cause, leg->created_us, event_us(wl));
   leg->alive = 0;
   ep->channels--;
   ep_publish_state(wl, ep);
 }
 
 static void leg_set_state(struct workload *wl, const struct leg *leg, int state) {
-  CORE(wl, channel_state, leg->uid, state, wall_clock_us());
+  CORE(wl, channel_state, leg->uid, state, event_us(wl));
 }
 
 /* ---- calls ---------------------------------------------------------------------------------------------------- */
@@ -393,7 +402,7 @@ static void call_arrive(struct workload *wl) {
     c->abandon_at = wl->tick + SECS(240) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(60));
     c->next_at = wl->tick + queue_wait_ticks(wl);
   }
-  CORE(wl, queue_caller, QUEUES[c->queue], c->in.uid, QUEUE_JOIN, wall_clock_us());
+  CORE(wl, queue_caller, QUEUES[c->queue], c->in.uid, QUEUE_JOIN, event_us(wl));
 }
 
 static void tick_arrivals(struct workload *wl) {
@@ -443,7 +452,7 @@ static void call_ring_agent(struct workload *wl, struct call *c) {
     return;
   }
   if (!wl->eps[agent].online) { /* no contact to send the INVITE to: Dial fails without creating a channel */
-    CORE(wl, dial_result, "CHANUNAVAIL", wall_clock_us());
+    CORE(wl, dial_result, "CHANUNAVAIL", event_us(wl));
     c->next_at = wl->tick + QUEUE_RETRY;
     return;
   }
@@ -470,10 +479,10 @@ static void agent_leg_end(struct workload *wl, struct call *c, int cause) {
 /* The caller hangs up before anybody answered. */
 static void call_abandon(struct workload *wl, struct call *c) {
   if (c->phase == PH_RINGING) {
-    CORE(wl, dial_result, "CANCEL", wall_clock_us());
+    CORE(wl, dial_result, "CANCEL", event_us(wl));
     agent_leg_end(wl, c, CAUSE_NORMAL_CLEARING);
   }
-  CORE(wl, queue_caller, QUEUES[c->queue], c->in.uid, QUEUE_ABANDON, wall_clock_us());
+  CORE(wl, queue_caller, QUEUES[c->queue], c->in.uid, QUEUE_ABANDON, event_us(wl));
   leg_hangup(wl, &c->in, CAUSE_NORMAL_CLEARING);
   call_free(wl, c);
 }
@@ -503,15 +512,15 @@ static uint64_t talk_ticks(struct workload *wl) {
 }
 
 static void call_answer(struct workload *wl, struct call *c) {
-  int64_t now = wall_clock_us();
+  int64_t now = event_us(wl);
   CORE(wl, dial_result, "ANSWER", now);
   leg_set_state(wl, &c->ag, AST_STATE_UP);
   leg_set_state(wl, &c->in, AST_STATE_UP);
-  CORE(wl, queue_caller, QUEUES[c->queue], c->in.uid, QUEUE_LEAVE, wall_clock_us());
+  CORE(wl, queue_caller, QUEUES[c->queue], c->in.uid, QUEUE_LEAVE, event_us(wl));
   make_bridge_id(wl, c->bridge_id, sizeof c->bridge_id);
-  CORE(wl, bridge_created, c->bridge_id, "simple_bridge", 0, wall_clock_us());
-  CORE(wl, bridge_enter, c->bridge_id, c->in.uid, wall_clock_us());
-  CORE(wl, bridge_enter, c->bridge_id, c->ag.uid, wall_clock_us());
+  CORE(wl, bridge_created, c->bridge_id, "simple_bridge", 0, event_us(wl));
+  CORE(wl, bridge_enter, c->bridge_id, c->in.uid, event_us(wl));
+  CORE(wl, bridge_enter, c->bridge_id, c->ag.uid, event_us(wl));
   call_pick_path(wl, c);
   c->phase = PH_TALKING;
   c->next_at = wl->tick + talk_ticks(wl);
@@ -528,16 +537,16 @@ static void call_agent_failed(struct workload *wl, struct call *c) {
     case OUT_CHANUNAVAIL: cause = CAUSE_NETWORK_OUT_OF_ORDER; break;
     default: break;
   }
-  CORE(wl, dial_result, DIALSTATUS[c->outcome], wall_clock_us());
+  CORE(wl, dial_result, DIALSTATUS[c->outcome], event_us(wl));
   agent_leg_end(wl, c, cause);
   c->phase = PH_QUEUED;
   c->next_at = wl->tick + QUEUE_RETRY;
 }
 
 static void call_hangup_talking(struct workload *wl, struct call *c) {
-  CORE(wl, bridge_leave, c->bridge_id, c->in.uid, wall_clock_us());
-  CORE(wl, bridge_leave, c->bridge_id, c->ag.uid, wall_clock_us());
-  CORE(wl, bridge_destroyed, c->bridge_id, wall_clock_us());
+  CORE(wl, bridge_leave, c->bridge_id, c->in.uid, event_us(wl));
+  CORE(wl, bridge_leave, c->bridge_id, c->ag.uid, event_us(wl));
+  CORE(wl, bridge_destroyed, c->bridge_id, event_us(wl));
   /* About 1% of conversations are cut by the carrier rather than ended by a party. */
   int cause = rng_chance(&wl->rng, 0.01) ? CAUSE_NETWORK_OUT_OF_ORDER : CAUSE_NORMAL_CLEARING;
   leg_hangup(wl, &c->in, cause);
@@ -557,7 +566,7 @@ static void call_rtcp_report(struct workload *wl, const struct call *c, int dire
   /* MES is Asterisk's 0-100 media experience score; 60..93 is the band that corresponds to MOS 3.0..4.4. */
   double mes = clampd(93.0 - loss * 500 - jitter * 300 - (rtt - 0.02) * 20, 60.0, 93.0);
   const struct endpoint *ep = &wl->eps[c->ag.ep];
-  CORE(wl, rtcp_report, ep->tech, ep->name, direction, jitter, loss, rtt, mes, wall_clock_us());
+  CORE(wl, rtcp_report, ep->tech, ep->name, direction, jitter, loss, rtt, mes, event_us(wl));
 }
 
 static void call_step(struct workload *wl, struct call *c) {
@@ -609,7 +618,7 @@ static void conf_begin(struct workload *wl) {
     cf->p[i].leave_at = cf->p[i].join_at + SECS(20) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(100));
     cf->p[i].state = 0;
   }
-  CORE(wl, confbridge_event, CONFERENCE, CONF_START, wall_clock_us());
+  CORE(wl, confbridge_event, CONFERENCE, CONF_START, event_us(wl));
 }
 
 /* Advances each participant; returns how many are still expected or present. */
@@ -620,11 +629,11 @@ static int conf_step_participants(struct workload *wl) {
     struct participant *p = &cf->p[i];
     if (p->state == 0 && wl->tick >= p->join_at) {
       p->state = 1;
-      CORE(wl, confbridge_event, CONFERENCE, CONF_JOIN, wall_clock_us());
+      CORE(wl, confbridge_event, CONFERENCE, CONF_JOIN, event_us(wl));
     }
     if (p->state == 1 && wl->tick >= p->leave_at) {
       p->state = 2;
-      CORE(wl, confbridge_event, CONFERENCE, CONF_LEAVE, wall_clock_us());
+      CORE(wl, confbridge_event, CONFERENCE, CONF_LEAVE, event_us(wl));
     }
     remaining += p->state != 2;
   }
@@ -638,7 +647,7 @@ static void tick_conference(struct workload *wl) {
     else return;
   }
   if (conf_step_participants(wl) > 0) return;
-  CORE(wl, confbridge_event, CONFERENCE, CONF_END, wall_clock_us());
+  CORE(wl, confbridge_event, CONFERENCE, CONF_END, event_us(wl));
   cf->running = 0;
   cf->next_start = wl->tick + SECS(60) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(120));
 }
@@ -647,7 +656,7 @@ static void tick_conference(struct workload *wl) {
 
 static void reg_publish(struct workload *wl, const struct outreg *reg, const char *status) {
   const struct endpoint *ep = &wl->eps[reg->ep];
-  CORE(wl, outbound_registration, ep->tech, reg->username, reg->domain, status, wall_clock_us());
+  CORE(wl, outbound_registration, ep->tech, reg->username, reg->domain, status, event_us(wl));
 }
 
 /* trunk-us's registrar rejects us now and then (expired credentials cache on their side) until a retry succeeds. */
@@ -674,13 +683,13 @@ static void tick_security(struct workload *wl) {
     wl->next_burst = wl->tick + SECS(25) + (uint64_t)rng_int(r, 0, (int)SECS(10));
     if (rng_chance(r, 0.35)) { /* the scanner also probes extensions that do not exist */
       for (int n = rng_int(r, 1, 3); n > 0; n--)
-        CORE(wl, security_event, "PJSIP", "InvalidAccountID", wall_clock_us());
+        CORE(wl, security_event, "PJSIP", "InvalidAccountID", event_us(wl));
     }
-    if (rng_chance(r, 0.25)) CORE(wl, security_event, "AMI", "FailedACL", wall_clock_us());
+    if (rng_chance(r, 0.25)) CORE(wl, security_event, "AMI", "FailedACL", event_us(wl));
   }
   for (int n = rng_int(r, 2, 5); n > 0 && wl->burst_left > 0; n--, wl->burst_left--)
     CORE(wl, security_event, "PJSIP", rng_chance(r, 0.65) ? "InvalidPassword" : "ChallengeResponseFailed",
-         wall_clock_us());
+         event_us(wl));
 }
 
 /* ---- sampler ---------------------------------------------------------------------------------------------------- */
@@ -708,7 +717,7 @@ static void sample_codecs(struct workload *wl) {
 static void tick_sampler(struct workload *wl) {
   if (wl->tick % SAMPLE_EVERY != 0) return;
   CORE(wl, sample_system, ASTERISK_VERSION, wl->startup_us, (int64_t)atomic_load(&wl->last_reload_us),
-       (int64_t)wl->active_calls, wl->processed_calls, wall_clock_us());
+       (int64_t)wl->active_calls, wl->processed_calls, event_us(wl));
   sample_codecs(wl);
 }
 
@@ -760,10 +769,10 @@ static int64_t timespec_us(const struct timespec *t) { return (int64_t)t->tv_sec
  * to stop. If the thread has fallen far behind (a slow machine, valgrind), the deadline moves to now so simulated
  * time slips instead of replaying a burst of stale ticks. */
 static int wait_next_tick(struct workload *wl, struct timespec *deadline) {
-  timespec_add_ns(deadline, TICK_NS);
+  timespec_add_ns(deadline, wl->tick_ns);
   struct timespec now;
   if (clock_gettime(CLOCK_MONOTONIC, &now) == 0 &&
-      timespec_us(&now) - timespec_us(deadline) > (int64_t)MAX_BEHIND_TICKS * TICK_NS / 1000)
+      timespec_us(&now) - timespec_us(deadline) > (int64_t)MAX_BEHIND_TICKS * wl->tick_ns / 1000)
     *deadline = now;
   if (pthread_mutex_lock(&wl->lock) != 0) abort(); /* only fails on a corrupted mutex */
   int rc = 0;
@@ -772,7 +781,7 @@ static int wait_next_tick(struct workload *wl, struct timespec *deadline) {
   if (pthread_mutex_unlock(&wl->lock) != 0) abort();
   if (rc != 0 && rc != ETIMEDOUT) { /* EINVAL cannot happen with a normalised deadline; don't spin if it does */
     fprintf(stderr, "prom_host: workload: pthread_cond_timedwait: %s\n", strerror(rc));
-    struct timespec tick = {0, TICK_NS};
+    struct timespec tick = {0, wl->tick_ns};
     while (nanosleep(&tick, &tick) != 0 && errno == EINTR) {
     }
   }
@@ -831,6 +840,8 @@ struct workload *workload_start(const struct workload_params *params) {
   wl->api = params->api;
   wl->core = params->core;
   wl->startup_us = params->startup_us;
+  wl->speed = params->speed >= 1.0 ? params->speed : 1.0;
+  wl->tick_ns = (long)((double)TICK_NS / wl->speed);
   atomic_init(&wl->last_reload_us, params->startup_us);
   rng_seed(&wl->rng, params->seed);
   wl->uid_epoch = (long)(params->startup_us / 1000000);

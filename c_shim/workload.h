@@ -1,7 +1,7 @@
 /* workload.h - synthetic call-center traffic fed to the core in real time (the host's default mode).
  *
  * A dedicated thread ticks every 100 ms and plays an Asterisk box with 40 agent phones, two SIP trunks, four legacy
- * chan_sip peers, two queues and a ConfBridge room: Poisson call arrivals (~1.5/s, at most 60 concurrent calls),
+ * chan_sip peers, two queues and a ConfBridge room: Poisson call arrivals (one every ~3 s, at most 60 concurrent calls),
  * queueing, agent dialling with realistic DIALSTATUS/hangup-cause mixes, bridges, RTCP reports, registration churn,
  * brute-force security bursts and the 5-second system/codec sampler. For a given seed the sequence of events per tick
  * is identical from run to run; only the wall-clock timestamps differ.
@@ -20,6 +20,7 @@ struct workload_params {
   prom_rs_core *core;         /* must outlive the workload */
   uint64_t seed;
   int64_t startup_us; /* CLOCK_REALTIME µs when the host started, reported by the sampler */
+  double speed;       /* simulated seconds per real second (1 = real time); above 1, timestamps are simulated */
 };
 
 /* Starts the workload thread. Returns NULL after printing a message if that fails. */
