@@ -5,7 +5,7 @@
  * SIGHUP re-reads the configuration and hot-reloads the core, like `module reload` would.
  *
  *   prom_host --config FILE [--replay TRACE] [--lib PATH] [--seed N] [--duration SECONDS] [--speed N]
- * SIGUSR1 pauses the synthetic workload between two ticks; the next SIGUSR1 resumes it. [--speed N]
+ * SIGUSR1 pauses the synthetic workload between two ticks; the next SIGUSR1 resumes it.
  *
  * Exit status: 0 after a clean stop, 1 when the library cannot be loaded or the core cannot start (e.g. port in
  * use), 2 for bad arguments, an unreadable trace or an invalid configuration.

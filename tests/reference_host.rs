@@ -106,7 +106,7 @@ fn synthetic_workload_page_is_valid_and_lively() {
     let port = port();
     let cfg = write_config(&dir, port, &[("labels", "server=ci")]);
     // 20x: 6 s of wall time is two simulated minutes of call center.
-    let mut host = spawn(&[
+    let host = spawn(&[
         "--config",
         cfg.to_str().unwrap(),
         "--seed",
