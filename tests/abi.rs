@@ -3,7 +3,21 @@
 
 mod common;
 use common::*;
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::sync::Mutex;
+
+type LogFn = unsafe extern "C" fn(i32, *const c_char, *mut c_void);
+
+/// Lines the library logged through the callback (any test, any library copy in this process).
+static LOG: Mutex<Vec<(i32, String)>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn record_log(level: i32, message: *const c_char, _userdata: *mut c_void) {
+    // SAFETY: the library passes a NUL-terminated string valid for the call.
+    let text = unsafe { CStr::from_ptr(message) }
+        .to_string_lossy()
+        .into_owned();
+    LOG.lock().unwrap().push((level, text));
+}
 use std::net::TcpListener;
 
 #[test]
@@ -224,10 +238,22 @@ fn a_panic_in_the_core_comes_back_as_an_error_code() {
     let lib = Lib::load_from(path);
     let port = port();
     let core = lib.start(&[("port", &port.to_string())]).unwrap();
+    let set_logger =
+        lib.sym::<unsafe extern "C" fn(Option<LogFn>, *mut c_void)>("prom_rs_set_logger");
+    // SAFETY: a callback valid for the whole process; no userdata.
+    unsafe { set_logger(Some(record_log), std::ptr::null_mut()) };
     let inject = lib.sym::<unsafe extern "C" fn(Core) -> i32>("prom_rs_test_inject_panic");
     // SAFETY: valid handle.
     assert_eq!(unsafe { inject(core) }, ERR_PANIC);
     assert!(lib.last_error().contains("panic"));
+    // The panic message went to the host's logger, at error level.
+    let logged = LOG.lock().unwrap().clone();
+    assert!(
+        logged.iter().any(|(level, m)| *level == 1
+            && m.contains("deliberate panic")
+            && m.contains("src/ffi/stats.rs")),
+        "{logged:?}"
+    );
     // The core carries on.
     assert_eq!(lib.trace(core, "dial_result\tBUSY\t1"), OK);
     assert_eq!(
@@ -238,4 +264,48 @@ fn a_panic_in_the_core_comes_back_as_an_error_code() {
         Some(1.0)
     );
     lib.stop(core);
+}
+
+#[test]
+fn log_lines_reach_the_host_logger_and_status_describes_the_core() {
+    let lib = Lib::load();
+    let set_logger =
+        lib.sym::<unsafe extern "C" fn(Option<LogFn>, *mut c_void)>("prom_rs_set_logger");
+    // SAFETY: a callback valid for the whole process; no userdata.
+    unsafe { set_logger(Some(record_log), std::ptr::null_mut()) };
+    let port = port();
+    let core = lib.start(&[("port", &port.to_string())]).unwrap();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    assert!(
+        LOG.lock()
+            .unwrap()
+            .iter()
+            .any(|(level, m)| *level == 3 && m.contains(&url)),
+        "start is logged at notice level with the URL"
+    );
+    assert_eq!(lib.trace(core, "dial_result\tANSWER\t1"), OK);
+    scrape(port);
+    let status =
+        lib.sym::<unsafe extern "C" fn(Core, *mut c_char, usize) -> usize>("prom_rs_core_status");
+    let mut buf = vec![0u8; 2048];
+    // SAFETY: buffer of the given length.
+    let n = unsafe { status(core, buf.as_mut_ptr().cast(), buf.len()) };
+    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(text.contains(&format!("Listening:        {url}")), "{text}");
+    assert!(text.contains("Events received:  1"), "{text}");
+    assert!(
+        text.contains("Last scrape:") && !text.contains("never"),
+        "{text}"
+    );
+    // A too-small buffer gets a truncated, terminated copy and the full length back.
+    let mut small = [0xffu8; 8];
+    // SAFETY: buffer of the given length.
+    assert_eq!(
+        unsafe { status(core, small.as_mut_ptr().cast(), small.len()) },
+        n
+    );
+    assert_eq!(&small, b"Listeni\0");
+    lib.stop(core);
+    // SAFETY: removing the logger again.
+    unsafe { set_logger(None, std::ptr::null_mut()) };
 }
