@@ -109,6 +109,17 @@ const DIAL_INTERIM: &[&str] = &["", "RINGING", "PROCEEDING", "PROGRESS"];
 
 /// `Some(label)` for a final dial status (unknown finals become `OTHER`), `None` for an interim one.
 pub fn dial_status(s: &str) -> Option<&'static str> {
+    // Hosts send the canonical spelling: an exact match (length + memcmp) answers without scanning.
+    match s {
+        "ANSWER" => return Some("ANSWER"),
+        "BUSY" => return Some("BUSY"),
+        "NOANSWER" => return Some("NOANSWER"),
+        "CANCEL" => return Some("CANCEL"),
+        "CONGESTION" => return Some("CONGESTION"),
+        "CHANUNAVAIL" => return Some("CHANUNAVAIL"),
+        "RINGING" | "PROCEEDING" | "PROGRESS" | "" => return None,
+        _ => {}
+    }
     let s = s.trim();
     if DIAL_INTERIM.iter().any(|i| i.eq_ignore_ascii_case(s)) {
         return None;
@@ -213,6 +224,16 @@ const SECURITY_EVENTS: &[(&str, &str)] = &[
 
 /// The label for a security event type; types this table does not know become `other`.
 pub fn security_event(s: &str) -> &'static str {
+    // The names a host sends most, matched exactly first (a brute-force burst is thousands of these).
+    match s {
+        "InvalidPassword" => return "invalid_password",
+        "ChallengeResponseFailed" => return "challenge_response_failed",
+        "InvalidAccountID" => return "invalid_account_id",
+        "FailedACL" => return "failed_acl",
+        "ChallengeSent" => return "challenge_sent",
+        "SuccessfulAuth" => return "successful_auth",
+        _ => {}
+    }
     let s = s.trim();
     SECURITY_EVENTS
         .iter()
