@@ -2,7 +2,8 @@
 //! same work, and writes BENCHMARKS.md.
 //!
 //! Sections: (1) event path on one thread, (2) two-thread scaling, (3) full-page render at 10k and 100k series,
-//! (4) scrape latency under event load, (5) resident memory of the reference host at 10k series.
+//! (4) scrape latency under event load, (5) resident memory of the reference host at 10k series, (6) the ViciDial
+//! reader's poll and the scrape during a poll (a private MariaDB; skipped with the reason when none can start).
 //!
 //! Environment: `PROM_RS_LIB` (the cdylib, default `target/release/libres_prom_rs.so`), `PROM_RS_HOST` (default
 //! `build/prom_host`), `BENCH_REPORT` (output, default `BENCHMARKS.md` in the crate root), `BENCH_QUICK=1` (a tenth
@@ -82,6 +83,9 @@ fn main() {
         progress(&format!("  not run: {e}"));
     }
 
+    progress("[6] ViciDial reader against a private MariaDB");
+    let vicidial = support::vicidial::section(&api, quick);
+
     let results = Results {
         events: event_rows,
         plan,
@@ -97,7 +101,7 @@ fn main() {
     let out = std::env::var_os("BENCH_REPORT")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"));
-    let text = support::report::markdown(&machine, &results);
+    let text = support::report::markdown(&machine, &results) + &vicidial;
     std::fs::write(&out, &text).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
     print!("{text}");
     progress(&format!(
@@ -105,6 +109,12 @@ fn main() {
         out.display(),
         results.wall_secs
     ));
+    if results.others_cpu_secs > 0.05 * results.wall_secs {
+        progress(&format!(
+            "warning: other processes used {:.1} CPU-seconds during the run; figures may be noisy",
+            results.others_cpu_secs
+        ));
+    }
 }
 
 /// Runs the host with no endpoints, then with enough for [`SMALL`] series, in a scratch directory.

@@ -13,6 +13,7 @@ use crate::registry::{Collect, SeriesCap};
 use crate::selfmetrics::{unix_now, SelfMetrics};
 use crate::stats::{HostStats, StatUpdate};
 use crate::trace::TraceWriter;
+use crate::vicidial::{Reader as VicidialReader, Vicidial};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +47,8 @@ pub struct Shared {
     pub stats: HostStats,
     /// Own health.
     pub selfm: SelfMetrics,
+    /// The ViciDial reader's latest snapshot and health.
+    pub vicidial: Arc<Vicidial>,
     const_labels: Mutex<Arc<str>>,
     sample_interval: Mutex<Duration>,
     last_error_log: [AtomicU64; KINDS.len()],
@@ -86,6 +89,7 @@ impl Shared {
                 SeriesCap::new(cfg.max_series_per_family),
             ),
             selfm: SelfMetrics::new(&cap, scrape),
+            vicidial: Arc::new(Vicidial::new(cfg.max_series_per_family)),
             model,
             const_labels: Mutex::new(escaped_labels(cfg)),
             sample_interval: Mutex::new(cfg.sample_interval),
@@ -130,6 +134,7 @@ impl Shared {
         };
         self.model.visit(now_us(), &mut each);
         self.stats.visit(&mut each);
+        self.vicidial.visit(&mut each);
         self.selfm
             .render(&mut w, &want, &dropped, self.sampler_health());
         w.finish()
@@ -149,6 +154,7 @@ impl Shared {
         let mut n = 0;
         self.model.visit(now_us(), &mut |c| n += c.series_count());
         self.stats.visit(&mut |c| n += c.series_count());
+        self.vicidial.visit(&mut |c| n += c.series_count());
         n
     }
 }
@@ -177,6 +183,31 @@ struct Running {
     cfg: Config,
     http: Option<HttpServer>,
     trace: Option<TraceWriter>,
+    vicidial: Option<VicidialReader>,
+}
+
+/// Starts the ViciDial reader when `vicidial.enabled` (a thread that cannot be spawned is logged; the rest runs).
+fn start_vicidial(shared: &Shared, cfg: &Config) -> Option<VicidialReader> {
+    let v = &shared.vicidial;
+    v.set_cap(cfg.max_series_per_family);
+    if !cfg.vicidial.enabled {
+        v.set_enabled(false);
+        shared.selfm.remove_collector(crate::vicidial::COLLECTOR);
+        return None;
+    }
+    v.set_enabled(true);
+    shared.selfm.add_collector(v.health().clone());
+    match VicidialReader::start(cfg.vicidial.clone(), v.clone()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            v.health().failure();
+            log(
+                Level::Error,
+                &format!("ViciDial reader: cannot start its thread: {e}"),
+            );
+            None
+        }
+    }
 }
 
 /// A started exporter.
@@ -219,9 +250,15 @@ impl Core {
             );
         }
         let tracing = AtomicBool::new(trace.is_some());
+        let vicidial = start_vicidial(&shared, &cfg);
         Ok(Core {
             shared,
-            running: Mutex::new(Running { cfg, http, trace }),
+            running: Mutex::new(Running {
+                cfg,
+                http,
+                trace,
+                vicidial,
+            }),
             tracing,
         })
     }
@@ -275,6 +312,16 @@ impl Core {
         }
         *lock(&self.shared.const_labels) = escaped_labels(&cfg);
         *lock(&self.shared.sample_interval) = cfg.sample_interval;
+        // The reader restarts (new connection) only when one of its own settings changed.
+        self.shared.vicidial.set_cap(cfg.max_series_per_family);
+        if run.vicidial.as_ref().map(|r| r.config())
+            != cfg.vicidial.enabled.then_some(&cfg.vicidial)
+        {
+            if let Some(old) = run.vicidial.take() {
+                old.stop();
+            }
+            run.vicidial = start_vicidial(&self.shared, &cfg);
+        }
         run.cfg = cfg;
         log(Level::Notice, "configuration reloaded; counters kept");
         Ok(())
@@ -289,6 +336,9 @@ impl Core {
         self.tracing.store(false, Ordering::Relaxed);
         if let Some(t) = run.trace.take() {
             t.close();
+        }
+        if let Some(r) = run.vicidial.take() {
+            r.stop();
         }
         drop(run);
         log(Level::Notice, "stopped");
@@ -360,6 +410,9 @@ impl Core {
                 c.name(),
                 if c.is_up() { "up" } else { "DOWN" }
             ));
+        }
+        if let Some(line) = s.vicidial.status_line() {
+            text.push_str(&format!("ViciDial reader:  {line}\n"));
         }
         text
     }

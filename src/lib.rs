@@ -19,3 +19,4 @@ pub mod registry;
 pub mod selfmetrics;
 pub mod stats;
 pub mod trace;
+pub mod vicidial;

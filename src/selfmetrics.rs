@@ -18,7 +18,12 @@ pub struct CollectorHealth {
     name: &'static str,
     up: AtomicBool,
     last_success_bits: AtomicU64,
+    /// Seconds the last attempt took, as f64 bits; `NO_DURATION` until one is recorded.
+    duration_bits: AtomicU64,
 }
+
+/// Bits no finite duration has: "not measured yet".
+const NO_DURATION: u64 = u64::MAX;
 
 impl CollectorHealth {
     /// A collector that has not succeeded yet.
@@ -27,6 +32,7 @@ impl CollectorHealth {
             name,
             up: AtomicBool::new(false),
             last_success_bits: AtomicU64::new(0),
+            duration_bits: AtomicU64::new(NO_DURATION),
         })
     }
     /// Records a success now.
@@ -38,6 +44,18 @@ impl CollectorHealth {
     /// Records a failure.
     pub fn failure(&self) {
         self.up.store(false, Ordering::Relaxed);
+    }
+    /// Records how long the last attempt (successful or not) took.
+    pub fn set_duration(&self, seconds: f64) {
+        self.duration_bits
+            .store(seconds.max(0.0).to_bits(), Ordering::Relaxed);
+    }
+    /// Seconds the last attempt took, once one has been measured.
+    pub fn last_duration(&self) -> Option<f64> {
+        match self.duration_bits.load(Ordering::Relaxed) {
+            NO_DURATION => None,
+            bits => Some(f64::from_bits(bits)),
+        }
     }
     /// Collector name (label value).
     pub fn name(&self) -> &'static str {
@@ -221,6 +239,23 @@ impl SelfMetrics {
             );
             for (name, _, last) in &health {
                 w.sample_f64(n, &render_labels(&["collector"], &[name]), *last);
+            }
+        }
+        // Only collectors that time their own attempts (the reader threads); the host's sampler cannot be timed here.
+        let timed: Vec<(&'static str, f64)> = self
+            .collectors()
+            .iter()
+            .filter_map(|c| c.last_duration().map(|d| (c.name, d)))
+            .collect();
+        let n = "prom_rs_collector_duration_seconds";
+        if !timed.is_empty() && want(n) {
+            w.header(
+                n,
+                "Time the collector's last attempt took (connect and queries), successful or not.",
+                Kind::Gauge,
+            );
+            for (name, d) in &timed {
+                w.sample_f64(n, &render_labels(&["collector"], &[name]), *d);
             }
         }
         for f in [&self.scrape as &dyn Collect, &self.http] {

@@ -191,7 +191,7 @@ fn observe(
         endpoints,
         events,
         errors,
-        page_lines: sample_lines(&page),
+        page_lines: sample_lines(&page.body),
         rss_kb,
         rss_after_scrape_kb: status_kb(pid, "VmRSS")?,
         hwm_kb: status_kb(pid, "VmHWM")?,

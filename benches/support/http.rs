@@ -2,7 +2,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -55,15 +55,36 @@ fn request(addr: SocketAddr, path: &str, keep_alive: bool) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: {conn}\r\n\r\n")
 }
 
-/// One GET over a fresh connection (`Connection: close`), read to the end. Returns the body of a 200 response.
-pub fn get_fresh(addr: SocketAddr, path: &str) -> io::Result<Vec<u8>> {
+/// A page fetched over a fresh connection.
+pub struct Fetched {
+    /// Body of the 200 response.
+    pub body: Vec<u8>,
+    /// From the start of the connect to the first response byte (the server renders before it sends).
+    pub first_byte: Duration,
+}
+
+/// One GET over a fresh connection (`Connection: close`), read to the end.
+pub fn get_fresh(addr: SocketAddr, path: &str) -> io::Result<Fetched> {
+    let start = Instant::now();
     let mut s = TcpStream::connect_timeout(&addr, TIMEOUT)?;
     s.set_read_timeout(Some(TIMEOUT))?;
     s.write_all(request(addr, path, false).as_bytes())?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
+    let mut chunk = [0u8; 64 * 1024];
+    let mut first_byte = None;
+    loop {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        first_byte.get_or_insert_with(|| start.elapsed());
+        raw.extend_from_slice(&chunk[..n]);
+    }
     match split_response(&raw)? {
-        Some((200, body)) => Ok(raw[body].to_vec()),
+        Some((200, body)) => Ok(Fetched {
+            body: raw[body].to_vec(),
+            first_byte: first_byte.unwrap_or_default(),
+        }),
         Some((status, _)) => Err(bad(format!("HTTP {status}"))),
         None => Err(bad("truncated response")),
     }

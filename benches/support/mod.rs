@@ -11,6 +11,7 @@ pub mod report;
 pub mod scaling;
 pub mod scrape;
 pub mod timing;
+pub mod vicidial;
 
 /// A progress line on stderr (stdout is left to cargo).
 pub fn progress(msg: &str) {

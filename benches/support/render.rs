@@ -7,7 +7,7 @@
 use super::baseline;
 use super::ffi::{Core, OK};
 use super::http::{get_fresh, sample_lines};
-use super::timing::{time_each, Summary};
+use super::timing::{ms, time_each, Summary};
 use prometheus::{GaugeVec, Registry};
 use std::ffi::CString;
 use std::net::SocketAddr;
@@ -20,8 +20,10 @@ pub struct Row {
     pub page_lines: usize,
     /// Body bytes of the core's page.
     pub bytes: usize,
-    /// Milliseconds per scrape (fresh connection, request to last byte).
+    /// Milliseconds per scrape (fresh connection, connect to last byte).
     pub ours: Summary,
+    /// Milliseconds from connect to the first response byte (rendering happens before the first byte is sent).
+    pub first_byte: Summary,
     /// Body bytes of the baseline page.
     pub base_bytes: usize,
     /// Milliseconds per gather + encode of the baseline registry.
@@ -70,7 +72,13 @@ pub fn measure(addr: SocketAddr, series: usize, scrapes: usize, base: &BaselineP
         base.len, series,
         "baseline and core must hold the same number of series"
     );
-    let (mut ours_ms, page) = time_each(scrapes, || get_fresh(addr, "/metrics").expect("scrape"));
+    let mut first_ms = Vec::with_capacity(scrapes);
+    let (mut ours_ms, page) = time_each(scrapes, || {
+        let fetched = get_fresh(addr, "/metrics").expect("scrape");
+        first_ms.push(ms(fetched.first_byte));
+        fetched.body
+    });
+    first_ms.remove(0); // the untimed warm-up scrape
     let (mut base_ms, base_page) = time_each(scrapes, || baseline::render(&base.registry));
     let page_lines = sample_lines(&page);
     assert!(
@@ -83,6 +91,7 @@ pub fn measure(addr: SocketAddr, series: usize, scrapes: usize, base: &BaselineP
         page_lines,
         bytes: page.len(),
         ours: Summary::of(&mut ours_ms),
+        first_byte: Summary::of(&mut first_ms),
         base_bytes: base_page.len(),
         base: Summary::of(&mut base_ms),
     }

@@ -102,7 +102,7 @@ fn session(
 /// Both modes against the core at `addr`.
 pub fn run(core: &Core, addr: SocketAddr, scrapes: usize) -> Vec<Row> {
     let fresh = session(core, "fresh connection per scrape", scrapes, || {
-        get_fresh(addr, "/metrics").expect("scrape").len()
+        get_fresh(addr, "/metrics").expect("scrape").body.len()
     });
     super::progress("  fresh connections done");
     let mut conn = KeepAlive::connect(addr).expect("connect");
