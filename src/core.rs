@@ -49,6 +49,8 @@ pub struct Shared {
     pub selfm: SelfMetrics,
     /// The ViciDial reader's latest snapshot and health.
     pub vicidial: Arc<Vicidial>,
+    /// The last minutes of the status page's headline numbers.
+    pub history: crate::status::history::History,
     const_labels: Mutex<Arc<str>>,
     sample_interval: Mutex<Duration>,
     last_error_log: [AtomicU64; KINDS.len()],
@@ -90,6 +92,7 @@ impl Shared {
             ),
             selfm: SelfMetrics::new(&cap, scrape),
             vicidial: Arc::new(Vicidial::new(cfg.max_series_per_family)),
+            history: Default::default(),
             model,
             const_labels: Mutex::new(escaped_labels(cfg)),
             sample_interval: Mutex::new(cfg.sample_interval),
@@ -142,7 +145,7 @@ impl Shared {
 
     /// (up, last success) of the host's sampler, once it has sampled: up while samples keep arriving within three
     /// intervals.
-    fn sampler_health(&self) -> Option<(bool, f64)> {
+    pub(crate) fn sampler_health(&self) -> Option<(bool, f64)> {
         let last = self.model.samples.last_sample()?;
         let interval = *lock(&self.sample_interval);
         let age = last.elapsed();
@@ -168,7 +171,7 @@ impl PageSource for Shared {
         self.render(format, collect)
     }
     fn render_landing(&self) -> Vec<u8> {
-        crate::landing::page(self).into_bytes()
+        crate::status::page(self).into_bytes()
     }
     fn record_request(&self, code: u16) {
         let code = code.to_string();
@@ -184,6 +187,7 @@ struct Running {
     http: Option<HttpServer>,
     trace: Option<TraceWriter>,
     vicidial: Option<VicidialReader>,
+    history: Option<crate::status::history::HistorySampler>,
 }
 
 /// Starts the ViciDial reader when `vicidial.enabled` (a thread that cannot be spawned is logged; the rest runs).
@@ -251,6 +255,14 @@ impl Core {
         }
         let tracing = AtomicBool::new(trace.is_some());
         let vicidial = start_vicidial(&shared, &cfg);
+        let history = crate::status::history::HistorySampler::start(shared.clone())
+            .inspect_err(|e| {
+                log(
+                    Level::Warning,
+                    &format!("status page history: cannot start its thread: {e}"),
+                )
+            })
+            .ok();
         Ok(Core {
             shared,
             running: Mutex::new(Running {
@@ -258,6 +270,7 @@ impl Core {
                 http,
                 trace,
                 vicidial,
+                history,
             }),
             tracing,
         })
@@ -339,6 +352,9 @@ impl Core {
         }
         if let Some(r) = run.vicidial.take() {
             r.stop();
+        }
+        if let Some(h) = run.history.take() {
+            h.stop();
         }
         drop(run);
         log(Level::Notice, "stopped");

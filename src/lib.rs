@@ -12,11 +12,11 @@ pub mod event;
 #[allow(unsafe_code)]
 pub mod ffi;
 pub mod http;
-mod landing;
 pub mod log;
 pub mod model;
 pub mod registry;
 pub mod selfmetrics;
 pub mod stats;
+pub mod status;
 pub mod trace;
 pub mod vicidial;

@@ -58,7 +58,7 @@ pub fn time_runs(
     mut body: impl FnMut(usize),
 ) -> EventTiming {
     assert!(
-        iters % BATCH == 0,
+        iters.is_multiple_of(BATCH),
         "iterations must be a multiple of {BATCH}"
     );
     let per_batch = (BATCH * events_per_iter) as f64;

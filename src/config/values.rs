@@ -47,9 +47,9 @@ pub fn duration(v: &str, min: Duration, max: Duration) -> Result<Duration, Strin
 
 /// Renders a duration the way it is written in the configuration.
 pub fn show(d: Duration) -> String {
-    if d.as_millis() % 1000 != 0 {
+    if !d.as_millis().is_multiple_of(1000) {
         format!("{}ms", d.as_millis())
-    } else if d.as_secs() % 60 != 0 || d.as_secs() == 0 {
+    } else if !d.as_secs().is_multiple_of(60) || d.as_secs() == 0 {
         format!("{}s", d.as_secs())
     } else {
         format!("{}m", d.as_secs() / 60)
