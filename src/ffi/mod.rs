@@ -118,8 +118,14 @@ pub(crate) fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str, prom_
     }
     // SAFETY: non-NULL was checked; the C contract (header) requires a NUL-terminated string that stays valid and
     // unmodified for the duration of the call, which bounds the returned borrow.
-    let c = unsafe { CStr::from_ptr(p) };
-    c.to_str().map_err(|_| {
+    let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
+    // Hosts pass ASCII almost always (technologies, endpoint names, statuses); `is_ascii` checks a word at a time,
+    // where full UTF-8 validation costs more than the rest of an event. Other strings take the full check.
+    if bytes.is_ascii() {
+        // SAFETY: every byte is below 0x80, and any sequence of ASCII bytes is valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).map_err(|_| {
         fail(
             PROM_RS_ERR_UTF8,
             format!("argument {name} is not valid UTF-8"),
