@@ -83,6 +83,10 @@ fn main() {
         progress(&format!("  not run: {e}"));
     }
 
+    // The noise figure covers sections 1-5 only: section 6 runs its own MariaDB, which counts as another process.
+    let measured_secs = started.elapsed().as_secs_f64();
+    let others_cpu_secs = meter.others_secs();
+
     progress("[6] ViciDial reader against a private MariaDB");
     let vicidial = support::vicidial::section(&api, quick);
 
@@ -96,7 +100,8 @@ fn main() {
         host: host_result,
         lib: lib.display().to_string(),
         wall_secs: started.elapsed().as_secs_f64(),
-        others_cpu_secs: meter.others_secs(),
+        measured_secs,
+        others_cpu_secs,
     };
     let out = std::env::var_os("BENCH_REPORT")
         .map(PathBuf::from)
@@ -109,9 +114,10 @@ fn main() {
         out.display(),
         results.wall_secs
     ));
-    if results.others_cpu_secs > 0.05 * results.wall_secs {
+    // Warn above 10% of the CPU time the machine had (kernel threads serving loopback traffic count as "other").
+    if results.others_cpu_secs > 0.1 * results.measured_secs * machine.cores as f64 {
         progress(&format!(
-            "warning: other processes used {:.1} CPU-seconds during the run; figures may be noisy",
+            "warning: other processes used {:.1} CPU-seconds during sections 1-5; figures may be noisy",
             results.others_cpu_secs
         ));
     }

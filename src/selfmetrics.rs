@@ -5,7 +5,7 @@ use crate::event::KINDS;
 use crate::registry::metric::{Buckets, Counter, Histogram};
 use crate::registry::render::{render_labels, Kind, PageWriter};
 use crate::registry::{Collect, Family, SeriesCap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -79,9 +79,51 @@ pub fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Shards of the per-kind event counts. Every host thread counts every event it reports; with one shared counter
+/// per kind, two threads reporting the same kind fight over one cache line. Threads take shards round-robin, each
+/// shard on its own cache lines, and a scrape sums them.
+const SHARDS: usize = 8;
+
+#[repr(align(128))]
+struct Shard([AtomicU64; KINDS.len()]);
+
+struct EventCounts([Shard; SHARDS]);
+
+impl Default for EventCounts {
+    fn default() -> Self {
+        EventCounts(std::array::from_fn(|_| {
+            Shard(std::array::from_fn(|_| AtomicU64::new(0)))
+        }))
+    }
+}
+
+/// This thread's shard.
+fn shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+    }
+    SHARD.with(|s| *s)
+}
+
+impl EventCounts {
+    fn add(&self, kind: usize) {
+        if let Some(c) = self.0[shard()].0.get(kind) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    fn get(&self, kind: usize) -> u64 {
+        self.0
+            .iter()
+            .filter_map(|s| s.0.get(kind))
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
 /// The self families.
 pub struct SelfMetrics {
-    events: [AtomicU64; KINDS.len()],
+    events: EventCounts,
     pub(crate) scrape: Family<Histogram>,
     pub(crate) http: Family<Counter>,
     collectors: Mutex<Vec<Arc<CollectorHealth>>>,
@@ -92,7 +134,7 @@ impl SelfMetrics {
     /// Zeroed self metrics.
     pub fn new(cap: &Arc<SeriesCap>, scrape_buckets: Buckets) -> SelfMetrics {
         SelfMetrics {
-            events: std::array::from_fn(|_| AtomicU64::new(0)),
+            events: EventCounts::default(),
             scrape: Family::new(
                 "prom_rs_scrape_duration_seconds",
                 "Time to render (and compress) one metrics page.",
@@ -114,14 +156,12 @@ impl SelfMetrics {
 
     /// Counts one event of kind `k` (index into [`KINDS`]).
     pub fn event(&self, k: usize) {
-        if let Some(c) = self.events.get(k) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
+        self.events.add(k);
     }
 
     /// Events received in total.
     pub fn events_total(&self) -> u64 {
-        self.events.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        (0..KINDS.len()).map(|k| self.events.get(k)).sum()
     }
 
     /// Registers a pulling collector's health for the page.
@@ -186,11 +226,11 @@ impl SelfMetrics {
                 "Events received from the host, by kind.",
                 Kind::Counter,
             );
-            for (k, c) in KINDS.iter().zip(self.events.iter()) {
+            for (i, k) in KINDS.iter().enumerate() {
                 w.sample_u64(
                     "prom_rs_events_total",
                     &render_labels(&["kind"], &[k]),
-                    c.load(Ordering::Relaxed),
+                    self.events.get(i),
                 );
             }
         }
