@@ -506,6 +506,12 @@ impl ConfigBuilder {
                 ))
             }
         }
+        if cfg.fail2ban.0 {
+            return Err(pair_error(
+                "fail2ban.enabled",
+                "the fail2ban poller is not built into this version; leave it off (asterisk_security_events_total counts the failed logins fail2ban reacts to)",
+            ));
+        }
         if cfg.vicidial.enabled && cfg.vicidial.query_timeout >= cfg.vicidial.interval {
             return Err(pair_error(
                 "vicidial.query_timeout",
@@ -652,6 +658,9 @@ mod tests {
         let c = build(&[("auth_username", "u"), ("auth_password", "p")]).unwrap();
         assert_eq!(c.auth, Some(("u".into(), "p".into())));
         assert!(build(&[("tls_cert", "/a")]).is_err());
+        let e = build(&[("fail2ban.enabled", "yes")]).unwrap_err();
+        assert!(e.to_string().contains("not built into this version"), "{e}");
+        assert!(build(&[("fail2ban.enabled", "no"), ("fail2ban.interval", "1m")]).is_ok());
     }
 
     #[test]
