@@ -346,13 +346,7 @@ fn collect_filter_limits_the_page_to_the_named_prefixes() {
     )
     .unwrap();
     let body = r.text();
-    let families: HashSet<&str> = body
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.split(' ').next())
-        .collect();
-    let mut got: Vec<&str> = families.into_iter().collect();
-    got.sort();
+    let got: Vec<&str> = families(&body).into_iter().map(|(name, _)| name).collect();
     assert_eq!(
         got,
         [
@@ -364,6 +358,17 @@ fn collect_filter_limits_the_page_to_the_named_prefixes() {
         ]
     );
     lib.stop(core);
+}
+
+/// (family, type) of every `# TYPE` line on a page, sorted by name.
+fn families(page: &str) -> Vec<(&str, &str)> {
+    let mut v: Vec<(&str, &str)> = page
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .collect();
+    v.sort();
+    v
 }
 
 /// Families listed in the README's metric reference.
@@ -391,14 +396,11 @@ fn the_readme_metric_reference_is_exactly_what_the_page_serves() {
     let core = rich_core(&lib, port);
     scrape(port);
     let page = scrape(port);
-    let mut served: Vec<String> = page
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .filter_map(|l| l.split(' ').next())
-        .map(String::from)
+    let served: Vec<String> = families(&page)
+        .into_iter()
+        .map(|(name, _)| name.to_string())
         .collect();
     let mut documented = readme_families();
-    served.sort();
     documented.sort();
     assert_eq!(
         documented, served,
@@ -407,8 +409,7 @@ fn the_readme_metric_reference_is_exactly_what_the_page_serves() {
     // Types match too.
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for line in page.lines().filter_map(|l| l.strip_prefix("# TYPE ")) {
-        let (name, kind) = line.split_once(' ').unwrap();
+    for (name, kind) in families(&page) {
         assert!(
             readme.contains(&format!("| `{name}` | {kind} |")),
             "README gives another type for {name} ({kind})"

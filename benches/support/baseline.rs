@@ -11,27 +11,13 @@ use prometheus::{
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const DURATION_BUCKETS: &[f64] = &[
-    1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
-];
-const JITTER_BUCKETS: &[f64] = &[0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2];
-const LOSS_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2];
-const RTT_BUCKETS: &[f64] = &[0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0];
-const MES_BUCKETS: &[f64] = &[20.0, 40.0, 60.0, 70.0, 80.0, 90.0, 95.0];
+/// The core's default bucket layout for a histogram family, so both sides observe into the same buckets.
+fn buckets(family: &str) -> Vec<f64> {
+    res_prom_rs::config::Config::default().buckets_for(family)
+}
 
-/// Channel state names by `enum ast_channel_state` value (as the core labels them).
-const STATES: [&str; 10] = [
-    "down",
-    "reserved",
-    "offhook",
-    "dialing",
-    "ring",
-    "ringing",
-    "up",
-    "busy",
-    "dialing_offhook",
-    "prering",
-];
+/// Channel state names by `enum ast_channel_state` value, as the core labels them.
+const STATES: &[&str] = res_prom_rs::model::names::CHANNEL_STATES;
 
 fn counter(r: &Registry, name: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, "baseline"), labels).expect("valid counter");
@@ -96,7 +82,7 @@ impl Baseline {
         let r = Registry::new();
         let te = &["tech", "endpoint"];
         let rtt_opts = HistogramOpts::new("asterisk_rtcp_rtt_seconds", "baseline")
-            .buckets(RTT_BUCKETS.to_vec());
+            .buckets(buckets("asterisk_rtcp_rtt_seconds"));
         let rtt = Histogram::with_opts(rtt_opts).expect("valid histogram");
         r.register(Box::new(rtt.clone())).expect("registered once");
         Baseline {
@@ -106,16 +92,21 @@ impl Baseline {
                 &r,
                 "asterisk_rtcp_jitter_seconds",
                 &["direction"],
-                JITTER_BUCKETS,
+                &buckets("asterisk_rtcp_jitter_seconds"),
             ),
             loss: histogram(
                 &r,
                 "asterisk_rtcp_packet_loss_ratio",
                 &["direction"],
-                LOSS_BUCKETS,
+                &buckets("asterisk_rtcp_packet_loss_ratio"),
             ),
             rtt,
-            mes: histogram(&r, "asterisk_rtcp_mes", &["direction"], MES_BUCKETS),
+            mes: histogram(
+                &r,
+                "asterisk_rtcp_mes",
+                &["direction"],
+                &buckets("asterisk_rtcp_mes"),
+            ),
             ep_jitter: gauge(&r, "asterisk_endpoint_rtcp_jitter_seconds", te),
             ep_loss: gauge(&r, "asterisk_endpoint_rtcp_packet_loss_ratio", te),
             ep_rtt: gauge(&r, "asterisk_endpoint_rtcp_rtt_seconds", te),
@@ -128,13 +119,13 @@ impl Baseline {
                 &r,
                 "asterisk_channel_duration_seconds",
                 &["tech"],
-                DURATION_BUCKETS,
+                &buckets("asterisk_channel_duration_seconds"),
             ),
             answered: histogram(
                 &r,
                 "asterisk_channel_answered_duration_seconds",
                 &["tech"],
-                DURATION_BUCKETS,
+                &buckets("asterisk_channel_answered_duration_seconds"),
             ),
             table: Mutex::new(HashMap::new()),
             _registry: r,
