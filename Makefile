@@ -12,8 +12,22 @@ HOST_HDR         := $(wildcard c_shim/*.h) include/res_prom_rs.h
 RUST_SRC         := $(shell find src -name '*.rs') Cargo.toml Cargo.lock build.rs cbindgen.toml
 CONFIG           ?= examples/prom_host.conf
 ASTERISK_INCLUDE_DIR ?= /usr/include
+ASTERISK_ETCDIR  ?= /etc/asterisk
+# The installed Asterisk's module directory: astmoddir of its asterisk.conf, else the usual place.
+ASTERISK_MODDIR  ?= $(or $(shell sed -n 's/^[[:space:]]*astmoddir[[:space:]]*=>*[[:space:]]*//p' \
+                        $(ASTERISK_ETCDIR)/asterisk.conf 2>/dev/null | head -n 1),/usr/lib/asterisk/modules)
+ASTERISK_BIN     ?= $(or $(shell command -v asterisk 2>/dev/null),/usr/sbin/asterisk)
+AST_MOD          := build/res_prom_rs.so
+AST_SRC          := $(wildcard asterisk_module/*.c)
+STATICLIB        := target/release/libres_prom_rs.a
+# As Asterisk builds its own modules (Makefile.moddir_rules); warnings are errors in our files, not in its headers.
+AST_MOD_CFLAGS   := -std=gnu11 -fPIC -pthread -D_GNU_SOURCE -D_REENTRANT -DAST_MODULE=\"res_prom_rs\" \
+                    -DAST_MODULE_SELF_SYM=__internal_res_prom_rs_self -Wall -Wextra -Wno-unused-parameter \
+                    -Wno-sign-compare -Wno-missing-field-initializers -Werror -Iinclude -isystem $(ASTERISK_INCLUDE_DIR)
+# What the Rust standard library needs (`cargo rustc -- --print native-static-libs`).
+AST_MOD_LIBS     := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all run test test-deps header check-header lint bench clean help asterisk
+.PHONY: all run test test-deps header check-header lint bench clean help asterisk install-asterisk test-asterisk
 
 all: $(LIB) $(HOST) ## Build the core library and the reference host
 
@@ -53,8 +67,32 @@ test: test-deps all $(FAULT_LIB) check-header lint ## Install test dependencies,
 		echo "asterisk module: skipped (no asterisk binary and $(ASTERISK_INCLUDE_DIR)/asterisk.h on this machine)"; \
 	fi
 
-asterisk: ## Build build/res_prom_rs.so against ASTERISK_INCLUDE_DIR (not yet available)
-	@echo "asterisk module: not part of this build yet (see issue: Asterisk module)"; exit 1
+asterisk: $(LIB) ## Build build/res_prom_rs.so against ASTERISK_INCLUDE_DIR (default /usr/include)
+	@test -f "$(ASTERISK_INCLUDE_DIR)/asterisk.h" || { \
+		echo "asterisk module: $(ASTERISK_INCLUDE_DIR)/asterisk.h not found: install Asterisk's headers" \
+			"(make install-headers in its source tree) and pass ASTERISK_INCLUDE_DIR=<dir holding asterisk.h>"; \
+		exit 1; }
+	@mkdir -p build
+	$(CC) $(AST_MOD_CFLAGS) $(CFLAGS) -shared -o $(AST_MOD) $(AST_SRC) $(STATICLIB) \
+		-Wl,--version-script=asterisk_module/res_prom_rs.exports -Wl,--gc-sections -Wl,-z,relro,-z,now,-z,nodelete $(AST_MOD_LIBS)
+	@echo "asterisk module: built $(AST_MOD) against $(ASTERISK_INCLUDE_DIR)"
+
+install-asterisk: ## Copy build/res_prom_rs.so to ASTERISK_MODDIR and the sample res_prom_rs.conf to ASTERISK_ETCDIR
+	@test -f $(AST_MOD) || { echo "asterisk module: $(AST_MOD) missing: run make asterisk first"; exit 1; }
+	install -d $(DESTDIR)$(ASTERISK_MODDIR)
+	install -m 0755 $(AST_MOD) $(DESTDIR)$(ASTERISK_MODDIR)/res_prom_rs.so
+	@if [ -e $(DESTDIR)$(ASTERISK_ETCDIR)/res_prom_rs.conf ]; then \
+		echo "asterisk module: kept the existing $(DESTDIR)$(ASTERISK_ETCDIR)/res_prom_rs.conf"; \
+	else \
+		install -d $(DESTDIR)$(ASTERISK_ETCDIR) && \
+		install -m 0640 asterisk_module/res_prom_rs.conf.sample $(DESTDIR)$(ASTERISK_ETCDIR)/res_prom_rs.conf && \
+		echo "asterisk module: installed $(DESTDIR)$(ASTERISK_ETCDIR)/res_prom_rs.conf"; \
+	fi
+	@echo "asterisk module: installed; load it with: asterisk -rx 'module load res_prom_rs.so'"
+
+test-asterisk: asterisk ## Live test against the installed Asterisk (ASTERISK_BIN) and sipp
+	ASTERISK_BIN=$(ASTERISK_BIN) ASTERISK_MODULE=$(CURDIR)/$(AST_MOD) PROM_RS_LIB=$(CURDIR)/$(LIB) \
+		python3 tests/asterisk/live_test.py
 
 bench: all ## Run the benchmarks (C ABI vs the prometheus crate, about a minute) and write BENCHMARKS.md
 	PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) BENCH_REPORT=$(CURDIR)/BENCHMARKS.md \

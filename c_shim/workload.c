@@ -149,8 +149,7 @@ struct workload {
   pthread_cond_t wake;
   int stop;
   pthread_t thread;
-  /* Held while a tick talks to the core; workload_pause takes it so the host can call prom_rs_core_reload, which
-   * the header forbids to race with other calls on the handle. */
+  /* Held while a tick talks to the core; workload_pause takes it to freeze the workload between two ticks. */
   pthread_mutex_t tick_lock;
 
   struct rng rng;

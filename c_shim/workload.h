@@ -26,8 +26,8 @@ struct workload_params {
 /* Starts the workload thread. Returns NULL after printing a message if that fails. */
 struct workload *workload_start(const struct workload_params *params);
 
-/* Holds the workload between two ticks (it finishes the current one first) until workload_resume, so that the
- * host can call prom_rs_core_reload with no event call in flight. NULL is ignored. */
+/* Holds the workload between two ticks (it finishes the current one first) until workload_resume, so that a page
+ * read meanwhile is one no event is changing (SIGUSR1 in prom_host). NULL is ignored. */
 void workload_pause(struct workload *wl);
 void workload_resume(struct workload *wl);
 

@@ -4,8 +4,9 @@
  * Conventions:
  *  - Strings are NUL-terminated UTF-8, borrowed only for the duration of the call; the core copies what it keeps.
  *  - Handles (prom_rs_config, prom_rs_core) are opaque. Every _new/_start has a NULL-tolerant _free/_stop.
- *    A handle may be used from several threads at once for events, but _reload/_stop must not race with other
- *    calls on the same handle (the host stops its event sources first).
+ *    A core handle may be used from several threads at once, for events and for _reload (which applies the new
+ *    settings while events keep arriving); only _stop must not race with other calls on the same handle (the host
+ *    stops and joins its event sources first).
  *  - Enum-like parameters are int32_t and range-checked; out-of-range values return PROM_RS_ERR_INVALID.
  *  - Timestamps are int64_t microseconds since the Unix epoch, supplied by the host.
  *  - No call unwinds into the host: a panic in the core returns PROM_RS_ERR_PANIC and is logged.

@@ -309,3 +309,67 @@ fn log_lines_reach_the_host_logger_and_status_describes_the_core() {
     // SAFETY: removing the logger again.
     unsafe { set_logger(None, std::ptr::null_mut()) };
 }
+
+#[test]
+fn reload_runs_safely_while_events_keep_arriving() {
+    const THREADS: usize = 2;
+    const MIN_RELOADS: usize = 20;
+    let lib = Lib::load();
+    let port = port();
+    let p = port.to_string();
+    let core = lib.start(&[("port", &p), ("labels", "server=a")]).unwrap() as usize;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let sent: usize = std::thread::scope(|s| {
+        let senders: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (lib, done) = (&lib, &done);
+                s.spawn(move || {
+                    let dial = lib.sym::<unsafe extern "C" fn(usize, *const c_char, i64) -> i32>(
+                        "prom_rs_dial_result",
+                    );
+                    let answer = CString::new("ANSWER").unwrap();
+                    let mut n = 0usize;
+                    while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                        // SAFETY: valid handle and string for the whole loop.
+                        assert_eq!(unsafe { dial(core, answer.as_ptr(), n as i64) }, OK);
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        // Reload over and over (labels, buckets, cap) for half a second while both threads send.
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        let mut i = 0;
+        while std::time::Instant::now() < until || i < MIN_RELOADS {
+            i += 1;
+            let (labels, buckets) = if i % 2 == 0 {
+                ("server=b", "1,10")
+            } else {
+                ("server=a", "1,5,15")
+            };
+            let cap = (10_000 + i).to_string();
+            let pairs = [
+                ("port", p.as_str()),
+                ("labels", labels),
+                ("buckets.asterisk_queue_wait_seconds", buckets),
+                ("max_series_per_family", cap.as_str()),
+            ];
+            lib.reload(core as Core, &pairs).unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        senders.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert!(
+        sent > THREADS * 1000,
+        "the threads sent {sent} events during the reloads"
+    );
+    let page = scrape(port);
+    let total: f64 = page
+        .lines()
+        .filter(|l| l.starts_with("asterisk_dial_results_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(total, sent as f64, "no event lost across the reloads");
+    lib.stop(core as Core);
+}
