@@ -1,5 +1,6 @@
 # res_prom_rs — a thin wrapper over cargo and cc. `make help` lists the targets.
 
+SHELL            := /bin/bash
 CARGO            ?= cargo
 CC               ?= cc
 CFLAGS           ?= -O2 -g
@@ -59,13 +60,16 @@ lint: ## rustfmt and clippy, warnings as errors
 	$(CARGO) clippy --all-targets -- -D warnings
 
 test: test-deps all $(FAULT_LIB) check-header lint ## Install test dependencies, then run every test
-	PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_FAULT_LIB=$(CURDIR)/$(FAULT_LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) \
-		$(CARGO) test --release -- --test-threads=2
+	@mkdir -p build
+	set -o pipefail; PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_FAULT_LIB=$(CURDIR)/$(FAULT_LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) \
+		$(CARGO) test --release -- --test-threads=2 2>&1 | tee build/test-output.log
 	@if [ -n "$$(command -v asterisk)" ] && [ -f "$(ASTERISK_INCLUDE_DIR)/asterisk.h" ]; then \
 		$(MAKE) test-asterisk; \
 	else \
 		echo "asterisk module: skipped (no asterisk binary and $(ASTERISK_INCLUDE_DIR)/asterisk.h on this machine)"; \
 	fi
+	@# One closing line for the whole run: the sum of every cargo test binary's result line.
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' build/test-output.log
 
 asterisk: $(LIB) ## Build build/res_prom_rs.so against ASTERISK_INCLUDE_DIR (default /usr/include)
 	@test -f "$(ASTERISK_INCLUDE_DIR)/asterisk.h" || { \
