@@ -333,19 +333,21 @@ fn distinct_label_tuples_never_merge() {
     lib.stop(core);
 }
 
-#[test]
-fn collect_filter_limits_the_page_to_the_named_prefixes() {
+/// `path` of a core holding every family (started and stopped here).
+fn rich_page(path: &str) -> String {
     let lib = Lib::load();
     let port = port();
     let core = rich_core(&lib, port);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let r = get(
-        addr,
-        "/metrics?collect[]=asterisk_queue&collect%5B%5D=prom_rs_build",
-        &[],
-    )
-    .unwrap();
-    let body = r.text();
+    let body = get(SocketAddr::from(([127, 0, 0, 1], port)), path, &[])
+        .unwrap()
+        .text();
+    lib.stop(core);
+    body
+}
+
+#[test]
+fn collect_filter_limits_the_page_to_the_named_prefixes() {
+    let body = rich_page("/metrics?collect[]=asterisk_queue&collect%5B%5D=prom_rs_build");
     let got: Vec<&str> = families(&body).into_iter().map(|(name, _)| name).collect();
     assert_eq!(
         got,
@@ -357,7 +359,6 @@ fn collect_filter_limits_the_page_to_the_named_prefixes() {
             "prom_rs_build_info"
         ]
     );
-    lib.stop(core);
 }
 
 /// (family, type) of every `# TYPE` line on a page, sorted by name.
@@ -420,17 +421,8 @@ fn the_readme_metric_reference_is_exactly_what_the_page_serves() {
 
 #[test]
 fn collect_filter_reaches_families_written_by_grouped_collectors() {
-    let lib = Lib::load();
-    let port = port();
-    let core = rich_core(&lib, port);
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let r = get(
-        addr,
-        "/metrics?collect[]=asterisk_phone_fleet_size&collect[]=asterisk_transcoding",
-        &[],
-    )
-    .unwrap();
-    let body = r.text();
+    let body =
+        rich_page("/metrics?collect[]=asterisk_phone_fleet_size&collect[]=asterisk_transcoding");
     assert_eq!(
         value(
             &body,
@@ -448,5 +440,4 @@ fn collect_filter_reaches_families_written_by_grouped_collectors() {
         "{body}"
     );
     assert!(!body.contains("asterisk_channels{"), "{body}");
-    lib.stop(core);
 }

@@ -320,11 +320,8 @@ fn replay_reproduces_every_value_exactly() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn config_errors_and_a_taken_port_exit_with_the_core_message() {
-    let dir = scratch("errors");
-    let cfg = dir.join("bad.conf");
-    std::fs::write(&cfg, "modparam(\"prom_rs\", \"port\", \"9101\")\nmodparam(\"prom_rs\", \"max_series_per_family\", \"lots\")\n").unwrap();
+/// Runs the host with `cfg` until it exits by itself; its exit code and stderr.
+fn run_to_exit(cfg: &Path) -> (Option<i32>, String) {
     let out = Command::new(host_path())
         .args([
             "--lib",
@@ -334,8 +331,19 @@ fn config_errors_and_a_taken_port_exit_with_the_core_message() {
         ])
         .output()
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn config_errors_and_a_taken_port_exit_with_the_core_message() {
+    let dir = scratch("errors");
+    let cfg = dir.join("bad.conf");
+    std::fs::write(&cfg, "modparam(\"prom_rs\", \"port\", \"9101\")\nmodparam(\"prom_rs\", \"max_series_per_family\", \"lots\")\n").unwrap();
+    let (code, err) = run_to_exit(&cfg);
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("bad.conf:2") && err.contains("max_series_per_family") && err.contains("lots"),
         "{err}"
@@ -344,17 +352,8 @@ fn config_errors_and_a_taken_port_exit_with_the_core_message() {
     let port = port();
     let _taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let cfg = write_config(&dir, port, &[]);
-    let out = Command::new(host_path())
-        .args([
-            "--lib",
-            lib_path().to_str().unwrap(),
-            "--config",
-            cfg.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = run_to_exit(&cfg);
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains(&format!("127.0.0.1:{port}")) && err.contains("in use"),
         "{err}"
