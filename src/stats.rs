@@ -46,6 +46,8 @@ struct Entry {
     family: Arc<StatFamily>,
     /// True when another entry owns (and renders) the family.
     shared: bool,
+    /// The family's first label is `group` (group mode 2 when the entry was made; a mode change clears all entries).
+    group_label: bool,
 }
 
 /// One statistic update.
@@ -156,6 +158,7 @@ impl HostStats {
                     label_names,
                     family: e.family.clone(),
                     shared: true,
+                    group_label: true,
                 }));
             }
             return Err(format!(
@@ -173,6 +176,7 @@ impl HostStats {
             label_names,
             family: Arc::new(family),
             shared: false,
+            group_label: cfg.group_mode == 2,
         }))
     }
 
@@ -222,14 +226,9 @@ impl HostStats {
                 want.join(", ")
             ));
         }
-        let group_label = self
-            .settings
-            .lock()
-            .map(|s| s.0.group_mode == 2)
-            .unwrap_or(false);
         let mut vals: [&str; MAX_LABELS + 1] = [""; MAX_LABELS + 1];
         let mut n = 0;
-        if group_label {
+        if entry.group_label {
             vals[0] = u.group;
             n = 1;
         }
