@@ -12,11 +12,12 @@ use crate::registry::render::{escape_label_value, PageWriter};
 use crate::registry::{Collect, SeriesCap};
 use crate::selfmetrics::{unix_now, SelfMetrics};
 use crate::stats::{HostStats, StatUpdate};
+use crate::sync::lock;
 use crate::trace::TraceWriter;
 use crate::vicidial::{Reader as VicidialReader, Vicidial};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why a start or reload failed.
@@ -54,10 +55,6 @@ pub struct Shared {
     const_labels: Mutex<Arc<str>>,
     sample_interval: Mutex<Duration>,
     last_error_log: [AtomicU64; KINDS.len()],
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn escaped_labels(cfg: &Config) -> Arc<str> {

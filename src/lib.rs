@@ -18,5 +18,6 @@ pub mod registry;
 pub mod selfmetrics;
 pub mod stats;
 pub mod status;
+mod sync;
 pub mod trace;
 pub mod vicidial;

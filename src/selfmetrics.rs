@@ -5,6 +5,7 @@ use crate::event::KINDS;
 use crate::registry::metric::{Buckets, Counter, Histogram};
 use crate::registry::render::{render_labels, Kind, PageWriter};
 use crate::registry::{Collect, Family, SeriesCap};
+use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -166,25 +167,19 @@ impl SelfMetrics {
 
     /// Registers a pulling collector's health for the page.
     pub fn add_collector(&self, h: Arc<CollectorHealth>) {
-        let mut v = self.collectors.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v = lock(&self.collectors);
         v.retain(|c| c.name != h.name);
         v.push(h);
     }
 
     /// Removes a collector (its thread stopped by configuration).
     pub fn remove_collector(&self, name: &str) {
-        self.collectors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|c| c.name != name);
+        lock(&self.collectors).retain(|c| c.name != name);
     }
 
     /// The registered collectors.
     pub fn collectors(&self) -> Vec<Arc<CollectorHealth>> {
-        self.collectors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        lock(&self.collectors).clone()
     }
 
     /// Records a finished scrape.

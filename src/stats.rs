@@ -10,6 +10,7 @@ use crate::registry::render::{is_valid_label_name, Kind};
 use crate::registry::{
     tuple_map, Collect, Family, FloatCounter, LabelKey, LabelRef, SeriesCap, TupleMap,
 };
+use crate::sync::lock;
 use std::sync::{Arc, Mutex};
 
 /// Most labels a statistic may carry.
@@ -93,7 +94,7 @@ impl HostStats {
 
     /// Applies new settings; when naming changes, existing statistics are dropped (they would keep old names).
     pub fn reconfigure(&self, cfg: &StatsConfig, const_labels: Vec<String>) -> bool {
-        let mut s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = lock(&self.settings);
         let changed = s.0 != *cfg || s.1 != const_labels;
         *s = (cfg.clone(), const_labels);
         drop(s);
@@ -114,7 +115,7 @@ impl HostStats {
     }
 
     fn create(&self, u: &StatUpdate<'_>) -> Result<Option<Entry>, String> {
-        let s = self.settings.lock().unwrap_or_else(|e| e.into_inner());
+        let s = lock(&self.settings);
         let (cfg, const_labels) = (&s.0, &s.1);
         if !Self::selected(cfg, u.group, u.name) {
             return Ok(None);

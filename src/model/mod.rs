@@ -15,6 +15,7 @@ use crate::config::{Collectors, Config};
 use crate::event::Event;
 use crate::registry::metric::{Buckets, Counter};
 use crate::registry::{Collect, Family, SeriesCap};
+use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -119,7 +120,7 @@ impl Model {
     pub fn reconfigure(&self, cfg: &Config) -> Vec<String> {
         self.cap.set(cfg.max_series_per_family);
         self.switches.store(&cfg.collectors, cfg.channel_detail);
-        *self.fleet.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(cfg.phone_fleet.clone());
+        *lock(&self.fleet) = Arc::new(cfg.phone_fleet.clone());
         let hist = [
             (&self.channels.duration, "asterisk_channel_duration_seconds"),
             (
@@ -297,7 +298,7 @@ impl Model {
         }
         if on(&s.endpoints) {
             each(&self.endpoints.families());
-            let ranges = self.fleet.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let ranges = lock(&self.fleet).clone();
             each(&[&endpoints::PhoneFleet {
                 model: &self.endpoints,
                 ranges: &ranges,

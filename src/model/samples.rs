@@ -5,8 +5,9 @@
 use crate::registry::metric::Gauge;
 use crate::registry::render::{render_labels, Kind, PageWriter};
 use crate::registry::{Collect, Family, FloatCounter, SeriesCap};
+use crate::sync::lock;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// One complete codec sample.
@@ -36,10 +37,6 @@ pub struct SampleModel {
     pub(crate) last_reload: Family<Gauge>,
     pub(crate) active_calls: Family<Gauge>,
     pub(crate) processed: Family<FloatCounter>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl SampleModel {

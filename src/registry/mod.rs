@@ -9,6 +9,7 @@
 pub mod metric;
 pub mod render;
 
+use crate::sync::lock;
 use metric::{Buckets, Counter, Gauge, Histogram};
 use papaya::Equivalent;
 use render::{render_labels, Kind, PageWriter};
@@ -208,7 +209,7 @@ impl<M: SeriesValue> Family<M> {
             return None;
         }
         let key = LabelKey::new(values);
-        let proto = self.proto.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let proto = lock(&self.proto).clone();
         let series = Series {
             labels: render_labels(&self.label_names, values).into(),
             value: M::new(&proto),
@@ -257,7 +258,7 @@ impl<M: SeriesValue> Family<M> {
     /// Replaces the series prototype (bucket layout). When it differs, existing series are cleared because
     /// their counts cannot be carried into other buckets; returns true in that case.
     pub fn set_proto(&self, proto: M::Proto) -> bool {
-        let mut cur = self.proto.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cur = lock(&self.proto);
         if *cur == proto {
             return false;
         }

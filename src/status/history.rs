@@ -4,6 +4,7 @@
 use super::numbers::Numbers;
 use crate::core::Shared;
 use crate::selfmetrics::unix_now;
+use crate::sync::lock;
 use std::collections::VecDeque;
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -61,7 +62,7 @@ pub struct History {
 impl History {
     /// Appends a point, dropping the oldest beyond [`POINTS`].
     pub fn push(&self, p: Point) {
-        let mut v = self.points.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v = lock(&self.points);
         if v.len() == POINTS {
             v.pop_front();
         }
@@ -69,12 +70,7 @@ impl History {
     }
     /// The points, oldest first.
     pub fn points(&self) -> Vec<Point> {
-        self.points
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .copied()
-            .collect()
+        lock(&self.points).iter().copied().collect()
     }
 }
 

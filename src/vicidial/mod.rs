@@ -19,16 +19,13 @@ pub use snapshot::{Snapshot, FAMILIES};
 
 use crate::registry::Collect;
 use crate::selfmetrics::CollectorHealth;
+use crate::sync::lock;
 use snapshot::FamilyView;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 /// Name of the collector on `prom_rs_collector_*`.
 pub const COLLECTOR: &str = "vicidial";
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// What the reader shares with the scrape: the latest snapshot and the reader's health. Lives as long as the core,
 /// across reader restarts on reload.
