@@ -2,21 +2,27 @@
 //! it owns. `start` spawns, `stop` joins everything before it returns, `reload` applies a new configuration while
 //! keeping every counter, or keeps the old one when the new one cannot be applied.
 
+use crate::clock::{now_us, unix_now};
+use crate::collect::asterisk::Model;
+use crate::collect::host_stats::{HostStats, StatUpdate};
+use crate::collect::poller::PollerSlot;
+use crate::collect::selfmetrics::SelfMetrics;
+use crate::collect::{pollers, EventCollector, HealthRow, Poller};
 use crate::config::Config;
 use crate::event::{Event, KINDS, KIND_STAT};
-use crate::http::{BasicAuth, Format, HttpError, HttpServer, HttpSettings, PageSource};
+use crate::http::{BasicAuth, HttpError, HttpServer, HttpSettings, PageSource};
 use crate::log::{log, Level};
-use crate::model::Model;
 use crate::registry::metric::Buckets;
 use crate::registry::render::{escape_label_value, PageWriter};
-use crate::registry::{Collect, SeriesCap};
-use crate::selfmetrics::{unix_now, SelfMetrics};
-use crate::stats::{HostStats, StatUpdate};
+use crate::registry::{Collect, Format, SeriesCap};
+use crate::status::history::{start_sampler, History};
+use crate::status::numbers::Numbers;
 use crate::sync::lock;
-use crate::trace::TraceWriter;
-use crate::vicidial::{Reader as VicidialReader, Vicidial};
+use crate::trace::{TraceQueue, TraceWriter};
+use crate::worker::Worker;
+use arc_swap::ArcSwapOption;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,16 +48,16 @@ impl std::error::Error for CoreError {}
 
 /// State read by the event path and the HTTP thread.
 pub struct Shared {
-    /// Asterisk families.
+    /// Asterisk families (the event collector).
     pub model: Model,
     /// Host statistics.
     pub stats: HostStats,
     /// Own health.
     pub selfm: SelfMetrics,
-    /// The ViciDial reader's latest snapshot and health.
-    pub vicidial: Arc<Vicidial>,
+    /// Every poller, in page order ([`crate::collect::pollers`]).
+    pub pollers: Vec<Arc<dyn Poller>>,
     /// The last minutes of the status page's headline numbers.
-    pub history: crate::status::history::History,
+    pub history: Arc<History>,
     const_labels: Mutex<Arc<str>>,
     sample_interval: Mutex<Duration>,
     last_error_log: [AtomicU64; KINDS.len()],
@@ -71,10 +77,6 @@ fn escaped_labels(cfg: &Config) -> Arc<str> {
     s.into()
 }
 
-fn now_us() -> i64 {
-    (unix_now() * 1e6) as i64
-}
-
 impl Shared {
     fn new(cfg: &Config) -> Shared {
         let model = Model::new(cfg);
@@ -88,7 +90,7 @@ impl Shared {
                 SeriesCap::new(cfg.max_series_per_family),
             ),
             selfm: SelfMetrics::new(&cap, scrape),
-            vicidial: Arc::new(Vicidial::new(cfg.max_series_per_family)),
+            pollers: pollers(cfg),
             history: Default::default(),
             model,
             const_labels: Mutex::new(escaped_labels(cfg)),
@@ -132,12 +134,67 @@ impl Shared {
                 c.render(&mut w);
             }
         };
-        self.model.visit(now_us(), &mut each);
-        self.stats.visit(&mut each);
-        self.vicidial.visit(&mut each);
+        self.visit(&mut each);
         self.selfm
-            .render(&mut w, &want, &dropped, self.sampler_health());
+            .render(&mut w, &want, &dropped, &self.health_rows());
         w.finish()
+    }
+
+    /// Calls `f` with every collector's families, in page order (the self families excepted).
+    fn visit(&self, f: &mut dyn FnMut(&dyn Collect)) {
+        self.model.visit(now_us(), f);
+        self.stats.visit(f);
+        for p in self.pollers.iter().filter(|p| p.state().is_enabled()) {
+            p.visit(f);
+        }
+    }
+
+    /// A `prom_rs_collector_*` row for the host's sampler (once it has sampled) and each enabled poller.
+    fn health_rows(&self) -> Vec<HealthRow> {
+        let sampler = self.sampler_health().map(|(up, last)| HealthRow {
+            name: "sampler",
+            up,
+            last_success: last,
+            duration: None,
+        });
+        sampler
+            .into_iter()
+            .chain(self.pollers.iter().filter_map(|p| p.state().row()))
+            .collect()
+    }
+
+    /// What the status page shows, from every collector.
+    fn numbers(&self) -> Numbers {
+        let mut n = Numbers::default();
+        self.model.fill_status(&mut n);
+        for p in self.pollers.iter().filter(|p| p.state().is_enabled()) {
+            p.fill_status(&mut n);
+        }
+        n
+    }
+
+    /// Everything the status page shows, now.
+    fn status_view(&self) -> crate::status::View {
+        let collectors = self
+            .health_rows()
+            .into_iter()
+            .map(|h| {
+                let name = if h.name == "sampler" {
+                    "sampler (host)".to_string()
+                } else {
+                    h.name.to_string()
+                };
+                (name, h.up)
+            })
+            .collect();
+        crate::status::View {
+            numbers: self.numbers(),
+            history: self.history.points(),
+            series: self.series_count(),
+            events: self.selfm.events_total(),
+            last_scrape: self.selfm.last_scrape(),
+            collectors,
+        }
     }
 
     /// (up, last success) of the host's sampler, once it has sampled: up while samples keep arriving within three
@@ -152,9 +209,7 @@ impl Shared {
     /// Series on the page now (all families).
     pub fn series_count(&self) -> usize {
         let mut n = 0;
-        self.model.visit(now_us(), &mut |c| n += c.series_count());
-        self.stats.visit(&mut |c| n += c.series_count());
-        self.vicidial.visit(&mut |c| n += c.series_count());
+        self.visit(&mut |c| n += c.series_count());
         n
     }
 }
@@ -168,7 +223,7 @@ impl PageSource for Shared {
         self.render(format, collect)
     }
     fn render_landing(&self) -> Vec<u8> {
-        crate::status::page(self).into_bytes()
+        crate::status::page(&self.status_view()).into_bytes()
     }
     fn record_request(&self, code: u16) {
         let code = code.to_string();
@@ -183,39 +238,16 @@ struct Running {
     cfg: Config,
     http: Option<HttpServer>,
     trace: Option<TraceWriter>,
-    vicidial: Option<VicidialReader>,
-    history: Option<crate::status::history::HistorySampler>,
-}
-
-/// Starts the ViciDial reader when `vicidial.enabled` (a thread that cannot be spawned is logged; the rest runs).
-fn start_vicidial(shared: &Shared, cfg: &Config) -> Option<VicidialReader> {
-    let v = &shared.vicidial;
-    v.set_cap(cfg.max_series_per_family);
-    if !cfg.vicidial.enabled {
-        v.set_enabled(false);
-        shared.selfm.remove_collector(crate::vicidial::COLLECTOR);
-        return None;
-    }
-    v.set_enabled(true);
-    shared.selfm.add_collector(v.health().clone());
-    match VicidialReader::start(cfg.vicidial.clone(), v.clone()) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            v.health().failure();
-            log(
-                Level::Error,
-                &format!("ViciDial reader: cannot start its thread: {e}"),
-            );
-            None
-        }
-    }
+    pollers: Vec<PollerSlot>,
+    history: Option<Worker>,
 }
 
 /// A started exporter.
 pub struct Core {
     shared: Arc<Shared>,
     running: Mutex<Running>,
-    tracing: AtomicBool,
+    /// The trace queue, read by the event path without a lock; replaced by start, reload and stop.
+    trace: ArcSwapOption<TraceQueue>,
 }
 
 fn http_settings(cfg: &Config) -> HttpSettings {
@@ -230,7 +262,7 @@ fn http_settings(cfg: &Config) -> HttpSettings {
 }
 
 impl Core {
-    /// Starts: binds the scrape port (unless `enabled = no`) and opens the trace file.
+    /// Starts: binds the scrape port (unless `enabled = no`), opens the trace file and starts the pollers.
     pub fn start(cfg: Config) -> Result<Core, CoreError> {
         let shared = Arc::new(Shared::new(&cfg));
         let trace = match &cfg.trace_file {
@@ -250,31 +282,42 @@ impl Core {
                 &format!("serving metrics on http://{}{}", h.local_addr(), cfg.uri),
             );
         }
-        let tracing = AtomicBool::new(trace.is_some());
-        let vicidial = start_vicidial(&shared, &cfg);
-        let history = crate::status::history::HistorySampler::start(shared.clone())
-            .inspect_err(|e| {
-                log(
-                    Level::Warning,
-                    &format!("status page history: cannot start its thread: {e}"),
-                )
-            })
-            .ok();
+        let mut slots: Vec<PollerSlot> = shared
+            .pollers
+            .iter()
+            .cloned()
+            .map(PollerSlot::new)
+            .collect();
+        for slot in &mut slots {
+            slot.configure(&cfg);
+        }
+        let history = {
+            let s = shared.clone();
+            start_sampler(shared.history.clone(), move || s.numbers())
+                .inspect_err(|e| {
+                    log(
+                        Level::Warning,
+                        &format!("status page history: cannot start its thread: {e}"),
+                    )
+                })
+                .ok()
+        };
         Ok(Core {
             shared,
+            trace: ArcSwapOption::new(trace.as_ref().and_then(|t| t.queue())),
             running: Mutex::new(Running {
                 cfg,
                 http,
                 trace,
-                vicidial,
+                pollers: slots,
                 history,
             }),
-            tracing,
         })
     }
 
     /// Applies a new configuration. Nothing changes unless all of it can be applied (a new port is bound before the
-    /// old one is released); counters are kept.
+    /// old one is released); counters are kept. Events keep flowing meanwhile: the event path takes no lock that
+    /// this holds.
     pub fn reload(&self, cfg: Config) -> Result<(), CoreError> {
         let mut run = lock(&self.running);
         let new_settings = http_settings(&cfg);
@@ -306,7 +349,7 @@ impl Core {
             h.update(new_settings);
         }
         if let Some(t) = new_trace {
-            self.tracing.store(t.is_some(), Ordering::Relaxed);
+            self.trace.store(t.as_ref().and_then(|t| t.queue()));
             if let Some(old) = std::mem::replace(&mut run.trace, t) {
                 old.close();
             }
@@ -322,33 +365,26 @@ impl Core {
         }
         *lock(&self.shared.const_labels) = escaped_labels(&cfg);
         *lock(&self.shared.sample_interval) = cfg.sample_interval;
-        // The reader restarts (new connection) only when one of its own settings changed.
-        self.shared.vicidial.set_cap(cfg.max_series_per_family);
-        if run.vicidial.as_ref().map(|r| r.config())
-            != cfg.vicidial.enabled.then_some(&cfg.vicidial)
-        {
-            if let Some(old) = run.vicidial.take() {
-                old.stop();
-            }
-            run.vicidial = start_vicidial(&self.shared, &cfg);
+        for slot in &mut run.pollers {
+            slot.configure(&cfg);
         }
         run.cfg = cfg;
         log(Level::Notice, "configuration reloaded; counters kept");
         Ok(())
     }
 
-    /// Stops the HTTP and trace threads and waits for them; the port is free when this returns.
+    /// Stops every thread of the core and waits for them; the port is free when this returns.
     pub fn stop(self) {
         let mut run = lock(&self.running);
         if let Some(h) = run.http.take() {
             h.stop();
         }
-        self.tracing.store(false, Ordering::Relaxed);
+        self.trace.store(None);
         if let Some(t) = run.trace.take() {
             t.close();
         }
-        if let Some(r) = run.vicidial.take() {
-            r.stop();
+        for slot in &mut run.pollers {
+            slot.stop();
         }
         if let Some(h) = run.history.take() {
             h.stop();
@@ -357,14 +393,13 @@ impl Core {
         log(Level::Notice, "stopped");
     }
 
-    /// Handles one host event: counts it, records it when tracing, and updates the model.
+    /// Handles one host event: counts it, records it when tracing, and updates the model. Takes no lock: a reload
+    /// or a slow trace file never holds up the host's thread.
     pub fn dispatch(&self, ev: &Event<'_>) -> Result<(), String> {
         let kind = ev.kind();
         self.shared.selfm.event(kind);
-        if self.tracing.load(Ordering::Relaxed) {
-            if let Some(t) = &lock(&self.running).trace {
-                t.record(ev);
-            }
+        if let Some(q) = &*self.trace.load() {
+            q.record(ev);
         }
         self.shared
             .model
@@ -411,21 +446,16 @@ impl Core {
             s.selfm.events_total(),
             s.model.channels.tracked(),
         );
+        let state = |up: bool| if up { "up" } else { "DOWN" };
         if let Some((up, _)) = s.sampler_health() {
-            text.push_str(&format!(
-                "Collector sampler:  {}\n",
-                if up { "up" } else { "DOWN" }
-            ));
+            text.push_str(&format!("Collector sampler:  {}\n", state(up)));
         }
-        for c in s.selfm.collectors() {
-            text.push_str(&format!(
-                "Collector {}: {}\n",
-                c.name(),
-                if c.is_up() { "up" } else { "DOWN" }
-            ));
+        for row in s.pollers.iter().filter_map(|p| p.state().row()) {
+            text.push_str(&format!("Collector {}: {}\n", row.name, state(row.up)));
         }
-        if let Some(line) = s.vicidial.status_line() {
-            text.push_str(&format!("ViciDial reader:  {line}\n"));
+        for line in s.pollers.iter().filter_map(|p| p.state().status_line()) {
+            text.push_str(&line);
+            text.push('\n');
         }
         text
     }

@@ -1,11 +1,16 @@
 //! res_prom_rs: a Prometheus exporter that runs inside the VoIP server.
 //!
 //! The host (an Asterisk module shim, or an OpenSIPS/Kamailio-style host) reports events and statistics through the
-//! C ABI in [`ffi`]; the [`model`] turns them into metric families held in the lock-free [`registry`]; the [`http`]
-//! thread renders them on scrape without ever calling back into the host.
+//! C ABI in [`ffi`]; the collectors in [`collect`] turn them (and what the pollers read) into metric families held in
+//! the lock-free [`registry`]; the [`http`] thread renders them on scrape without ever calling back into the host.
+//!
+//! Layers, lowest first (a module only uses the ones before it): [`sync`](crate), [`log`], [`clock`], [`worker`],
+//! [`registry`], [`config`], [`event`], [`trace`], [`status`], [`collect`], [`http`], [`core`], [`ffi`].
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+pub mod clock;
+pub mod collect;
 pub mod config;
 pub mod core;
 pub mod event;
@@ -13,11 +18,13 @@ pub mod event;
 pub mod ffi;
 pub mod http;
 pub mod log;
-pub mod model;
 pub mod registry;
-pub mod selfmetrics;
-pub mod stats;
 pub mod status;
 mod sync;
 pub mod trace;
-pub mod vicidial;
+pub mod worker;
+
+/// Version of the C ABI, reported by `prom_rs_abi_version()` and `prom_rs_build_info`. A shim built against header
+/// version N refuses a core that reports another number. The header defines the same number (cbindgen.toml
+/// `after_includes`); a test keeps the two equal.
+pub const ABI_VERSION: u32 = 1;

@@ -7,13 +7,14 @@
 //! start with `#` are comments.
 
 use crate::event::Event;
+use crate::worker::{Stop, Worker};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender, TrySendError};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Lines queued for the writer before new ones are dropped (and counted) rather than blocking the host.
@@ -371,11 +372,31 @@ pub fn decode<R>(line: &str, apply: impl FnOnce(Event<'_>) -> R) -> Result<Optio
     Ok(Some(apply(ev)))
 }
 
-/// Appends trace lines to a file from a background thread; the event path only queues (never blocks).
-pub struct TraceWriter {
-    tx: Option<SyncSender<String>>,
-    thread: Option<JoinHandle<()>>,
+/// The event side of an open trace: queues lines for the writer thread and never blocks. The core keeps it in a
+/// lock-free slot, so an event never waits for a reload or for the file.
+pub struct TraceQueue {
+    tx: SyncSender<String>,
     dropped: AtomicU64,
+}
+
+impl TraceQueue {
+    /// Queues one event; when the queue is full the line is dropped and counted.
+    pub fn record(&self, ev: &Event<'_>) {
+        if let Err(TrySendError::Full(_)) = self.tx.try_send(encode(ev)) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Lines lost because the writer could not keep up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// An open trace file: the queue and the thread that appends its lines to the file.
+pub struct TraceWriter {
+    queue: Option<Arc<TraceQueue>>,
+    worker: Option<Worker>,
 }
 
 impl TraceWriter {
@@ -386,42 +407,38 @@ impl TraceWriter {
             .append(true)
             .open(path)?;
         let (tx, rx) = sync_channel::<String>(QUEUE_LINES);
-        let thread = std::thread::Builder::new()
-            .name("prom_rs-trace".into())
-            .spawn(move || {
-                let _ =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write_loop(file, rx)));
-            })?;
+        let worker = Worker::spawn("trace", move |stop| write_loop(file, rx, stop), || {})?;
         Ok(TraceWriter {
-            tx: Some(tx),
-            thread: Some(thread),
-            dropped: AtomicU64::new(0),
+            queue: Some(Arc::new(TraceQueue {
+                tx,
+                dropped: AtomicU64::new(0),
+            })),
+            worker: Some(worker),
         })
     }
 
-    /// Queues one event; when the queue is full the line is dropped and counted.
+    /// The queue events are recorded through (hand it to the event path).
+    pub fn queue(&self) -> Option<Arc<TraceQueue>> {
+        self.queue.clone()
+    }
+
+    /// Queues one event (see [`TraceQueue::record`]).
     pub fn record(&self, ev: &Event<'_>) {
-        if let Some(tx) = &self.tx {
-            if let Err(TrySendError::Full(_)) = tx.try_send(encode(ev)) {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(q) = &self.queue {
+            q.record(ev);
         }
     }
 
-    /// Lines lost because the writer could not keep up.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
-    /// Writes what is queued, closes the file and joins the thread.
+    /// Writes what is queued, closes the file and joins the thread. Drop every [`TraceQueue`] handle first: the
+    /// thread ends when the last one is gone (or 200 ms after this call at most).
     pub fn close(mut self) {
         self.shutdown();
     }
 
     fn shutdown(&mut self) {
-        self.tx.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        self.queue.take();
+        if let Some(w) = self.worker.take() {
+            w.stop();
         }
     }
 }
@@ -432,7 +449,7 @@ impl Drop for TraceWriter {
     }
 }
 
-fn write_loop(file: File, rx: std::sync::mpsc::Receiver<String>) {
+fn write_loop(file: File, rx: std::sync::mpsc::Receiver<String>, stop: &Stop) {
     let mut out = BufWriter::new(file);
     let _ = writeln!(
         out,
@@ -447,9 +464,17 @@ fn write_loop(file: File, rx: std::sync::mpsc::Receiver<String>) {
             }
             Err(RecvTimeoutError::Timeout) => {
                 let _ = out.flush();
+                // A queue handle still held by an event thread must not keep a stopped writer alive.
+                if stop.is_set() {
+                    break;
+                }
             }
             Err(RecvTimeoutError::Disconnected) => break,
         }
+    }
+    while let Ok(line) = rx.try_recv() {
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
 }

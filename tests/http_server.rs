@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use res_prom_rs::http::{
-    BasicAuth, Format, HttpError, HttpServer, HttpSettings, Limits, PageSource, THREAD_NAME,
+    BasicAuth, HttpError, HttpServer, HttpSettings, Limits, PageSource, THREAD_NAME,
 };
+use res_prom_rs::registry::Format;
 
 const PAGE: &[u8] = b"# TYPE up gauge\nup 1\n# TYPE calls_total counter\ncalls_total 42\n";
 const LANDING: &[u8] = b"<html><body><a href=\"/metrics\">metrics</a></body></html>";

@@ -1,12 +1,13 @@
-//! Model unit tests: feed host events into `res_prom_rs::model::Model` through its Rust API, render the page in
-//! text format 0.0.4, and check exact sample values family by family (the Asterisk catalogue of
-//! `spec/metrics.md`), plus `res_prom_rs::stats::HostStats` for OpenSIPS/Kamailio-style statistics.
+//! Model unit tests: feed host events into `res_prom_rs::collect::asterisk::Model` through its Rust API, render the
+//! page in text format 0.0.4, and check exact sample values family by family (the Asterisk families of the README's
+//! metric reference), plus `res_prom_rs::collect::host_stats::HostStats` for OpenSIPS/Kamailio-style statistics.
 
+use res_prom_rs::collect::asterisk::Model;
+use res_prom_rs::collect::EventCollector;
 use res_prom_rs::config::{Config, ConfigBuilder};
 use res_prom_rs::event::Event;
-use res_prom_rs::http::Format;
-use res_prom_rs::model::Model;
 use res_prom_rs::registry::render::PageWriter;
+use res_prom_rs::registry::Format;
 
 #[path = "model/bridges.rs"]
 mod bridges;

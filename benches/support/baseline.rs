@@ -17,7 +17,7 @@ fn buckets(family: &str) -> Vec<f64> {
 }
 
 /// Channel state names by `enum ast_channel_state` value, as the core labels them.
-const STATES: &[&str] = res_prom_rs::model::names::CHANNEL_STATES;
+const STATES: &[&str] = res_prom_rs::collect::asterisk::names::CHANNEL_STATES;
 
 fn counter(r: &Registry, name: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, "baseline"), labels).expect("valid counter");

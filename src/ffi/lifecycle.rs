@@ -25,10 +25,6 @@ pub struct prom_rs_core {
 pub type prom_rs_log_fn =
     Option<unsafe extern "C" fn(level: i32, message: *const c_char, userdata: *mut c_void)>;
 
-/// Version of this C ABI. A shim built against header version N must refuse a core that reports another number.
-/// The header defines the same number (cbindgen.toml `after_includes`); a test keeps the two equal.
-pub const PROM_RS_ABI_VERSION: u32 = 1;
-
 /// Converts our handle pointer back to the Rust object.
 pub(crate) fn core_ref<'a>(core: *const prom_rs_core) -> Result<&'a Core, prom_rs_result> {
     arg_ref(core.cast::<Core>(), "core")
@@ -45,7 +41,7 @@ fn builder_ref<'a>(cfg: *const prom_rs_config) -> Result<&'a ConfigBuilder, prom
 /// Returns `PROM_RS_ABI_VERSION` of the library actually loaded.
 #[no_mangle]
 pub extern "C" fn prom_rs_abi_version() -> u32 {
-    PROM_RS_ABI_VERSION
+    crate::ABI_VERSION
 }
 
 static VERSION: &CStr =

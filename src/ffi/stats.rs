@@ -2,7 +2,7 @@
 
 use super::lifecycle::{core_ref, prom_rs_core};
 use super::*;
-use crate::stats::{StatKind, StatUpdate, MAX_LABELS};
+use crate::collect::host_stats::{StatKind, StatUpdate, MAX_LABELS};
 
 /// The shared body of `prom_rs_stat_set`/`_add`; its parameters mirror the C signature.
 #[allow(clippy::too_many_arguments)]

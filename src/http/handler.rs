@@ -101,8 +101,9 @@ pub(crate) fn record(source: &dyn PageSource, code: u16) {
 #[cfg(test)]
 mod tests {
     use super::super::request::{parse_head, Parsed};
-    use super::super::{BasicAuth, Format};
+    use super::super::BasicAuth;
     use super::*;
+    use crate::registry::Format;
     use std::sync::Mutex;
 
     #[derive(Default)]

@@ -31,25 +31,7 @@ use std::time::Duration;
 
 pub use server::{HttpServer, THREAD_NAME};
 
-/// Exposition format chosen by content negotiation on the `Accept` header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// Prometheus text format 0.0.4 (`text/plain; version=0.0.4`), the default.
-    Text004,
-    /// OpenMetrics 1.0.0 (`application/openmetrics-text; version=1.0.0`).
-    OpenMetrics100,
-}
-
-impl Format {
-    /// The `Content-Type` header value sent with a page in this format.
-    #[must_use]
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Format::Text004 => "text/plain; version=0.0.4; charset=utf-8",
-            Format::OpenMetrics100 => "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        }
-    }
-}
+use crate::registry::Format;
 
 /// What the server asks the rest of the core for. Implemented by the core;
 /// called on the HTTP thread only, one call at a time.

@@ -6,7 +6,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use subtle::ConstantTimeEq;
 
-use super::{BasicAuth, Format};
+use super::BasicAuth;
+use crate::registry::Format;
 
 /// Quality value of a `;`-separated parameter list (1.0 when absent,
 /// invalid values read as 1.0, clamped to 0..=1).

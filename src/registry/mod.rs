@@ -9,6 +9,8 @@
 pub mod metric;
 pub mod render;
 
+pub use render::Format;
+
 use crate::sync::lock;
 use metric::{Buckets, Counter, Gauge, Histogram};
 use papaya::Equivalent;
@@ -328,7 +330,7 @@ impl<M: SeriesValue> Collect for Family<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Format;
+    use crate::registry::Format;
 
     fn page(f: &dyn Collect) -> String {
         let mut w = PageWriter::new(Format::Text004, "");

@@ -5,8 +5,27 @@
 //! them touches no series.
 
 use super::metric::HistogramSnapshot;
-use crate::http::Format;
 use std::fmt::Write as _;
+
+/// Exposition format of a page (the HTTP layer chooses it by content negotiation on `Accept`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Prometheus text format 0.0.4 (`text/plain; version=0.0.4`), the default.
+    Text004,
+    /// OpenMetrics 1.0.0 (`application/openmetrics-text; version=1.0.0`).
+    OpenMetrics100,
+}
+
+impl Format {
+    /// The `Content-Type` header value sent with a page in this format.
+    #[must_use]
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text004 => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics100 => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
 
 /// The metric type written in `# TYPE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,13 +2,11 @@
 //! seconds by its own thread (joined on stop like every other thread of the core).
 
 use super::numbers::Numbers;
-use crate::core::Shared;
-use crate::selfmetrics::unix_now;
+use crate::clock::unix_now;
 use crate::sync::lock;
+use crate::worker::Worker;
 use std::collections::VecDeque;
-use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Seconds between two points.
@@ -74,52 +72,21 @@ impl History {
     }
 }
 
-/// The thread that samples into the history.
-pub struct HistorySampler {
-    stop: Option<Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl HistorySampler {
-    /// Starts sampling `shared` into `shared.history` every [`STEP`].
-    pub fn start(shared: Arc<Shared>) -> std::io::Result<HistorySampler> {
-        let (tx, rx) = channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("prom_rs-history".into())
-            .spawn(move || {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| loop {
-                    shared
-                        .history
-                        .push(Point::from_numbers(&Numbers::read(&shared), unix_now()));
-                    match rx.recv_timeout(STEP) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        _ => break,
-                    }
-                }));
-            })?;
-        Ok(HistorySampler {
-            stop: Some(tx),
-            thread: Some(thread),
-        })
-    }
-
-    /// Stops and joins the thread.
-    pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        self.stop.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for HistorySampler {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
+/// Starts the thread that samples `read()` into `history` every [`STEP`] (stopped and joined with the worker).
+pub fn start_sampler(
+    history: Arc<History>,
+    read: impl Fn() -> Numbers + Send + 'static,
+) -> std::io::Result<Worker> {
+    Worker::spawn(
+        "history",
+        move |stop| loop {
+            history.push(Point::from_numbers(&read(), unix_now()));
+            if stop.sleep(STEP) {
+                break;
+            }
+        },
+        || {},
+    )
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@ pub mod history;
 pub mod numbers;
 pub mod svg;
 
-use crate::core::Shared;
-use crate::selfmetrics::unix_now;
+use crate::clock::unix_now;
 use history::{Point, POINTS, STEP};
 use numbers::Numbers;
 use std::fmt::Write as _;
@@ -152,12 +151,29 @@ fn charts(out: &mut String, points: &[Point], now: f64) {
     out.push_str("</div>");
 }
 
+/// Everything the page shows, gathered from the collectors at request time (Rust-side state only, like a scrape).
+#[derive(Debug, Default)]
+pub struct View {
+    /// The collectors' numbers now.
+    pub numbers: Numbers,
+    /// The last minutes, oldest first.
+    pub history: Vec<Point>,
+    /// Series on the page.
+    pub series: usize,
+    /// Events received from the host.
+    pub events: u64,
+    /// Unix time of the last scrape (0 if none).
+    pub last_scrape: f64,
+    /// Each pulling collector and whether it is up.
+    pub collectors: Vec<(String, bool)>,
+}
+
 /// Renders the page.
-pub fn page(s: &Shared) -> String {
+pub fn page(view: &View) -> String {
     let now = unix_now();
-    let n = Numbers::read(s);
-    let mut points = s.history.points();
-    points.push(Point::from_numbers(&n, now));
+    let n = &view.numbers;
+    let mut points = view.history.clone();
+    points.push(Point::from_numbers(n, now));
     let mut out = String::with_capacity(32 * 1024);
     let _ = write!(
         out,
@@ -166,9 +182,9 @@ pub fn page(s: &Shared) -> String {
          <h1>res_prom_rs status</h1><p class=\"sub\">res_prom_rs {} · {} series · {} events received · last scrape {} · \
          reload the page for fresh numbers · metrics at the configured <code>uri</code> (default <a href=\"/metrics\">/metrics</a>)</p>",
         env!("CARGO_PKG_VERSION"),
-        s.series_count(),
-        s.selfm.events_total(),
-        match s.selfm.last_scrape() {
+        view.series,
+        view.events,
+        match view.last_scrape {
             t if t > 0.0 => format!("{} s ago", fmt_num((now - t).max(0.0).round())),
             _ => "never".into(),
         },
@@ -189,14 +205,17 @@ pub fn page(s: &Shared) -> String {
         &down.to_string(),
         if down > 0 { "bad" } else { "ok" },
     );
-    let waiting = n.queue_waiting() + n.vicidial.as_ref().map_or(0.0, |v| v.calls_waiting as f64);
+    let waiting = n.queue_waiting()
+        + n.call_center
+            .as_ref()
+            .map_or(0.0, |v| v.calls_waiting as f64);
     card(
         &mut out,
         "calls waiting",
         &fmt_num(waiting),
         if waiting > 0.0 { "bad" } else { "" },
     );
-    if let Some(v) = &n.vicidial {
+    if let Some(v) = &n.call_center {
         card(
             &mut out,
             "agents in call",
@@ -313,7 +332,7 @@ pub fn page(s: &Shared) -> String {
         &rows,
         "No queue activity yet.",
     );
-    if let Some(v) = &n.vicidial {
+    if let Some(v) = &n.call_center {
         let rows: Vec<Vec<String>> = v
             .agents_by_status
             .iter()
@@ -341,14 +360,8 @@ pub fn page(s: &Shared) -> String {
     }
     let mut rows: Vec<Vec<String>> = Vec::new();
     let state = |up: bool| if up { "up" } else { "DOWN" }.to_string();
-    if let Some((up, _)) = s.sampler_health() {
-        rows.push(vec!["sampler (host)".into(), state(up)]);
-    }
-    for c in s.selfm.collectors() {
-        rows.push(vec![
-            c.name().to_string(),
-            if c.is_up() { "up" } else { "DOWN" }.to_string(),
-        ]);
+    for (name, up) in &view.collectors {
+        rows.push(vec![name.clone(), state(*up)]);
     }
     table(
         &mut out,

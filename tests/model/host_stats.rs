@@ -1,8 +1,8 @@
 //! Host statistics (OpenSIPS/Kamailio-style): naming by group mode, typing, selection, labels.
 
 use super::*;
+use res_prom_rs::collect::host_stats::{HostStats, StatKind, StatUpdate};
 use res_prom_rs::registry::SeriesCap;
-use res_prom_rs::stats::{HostStats, StatKind, StatUpdate};
 
 fn stats(pairs: &[(&str, &str)]) -> HostStats {
     stats_with(pairs, &[])

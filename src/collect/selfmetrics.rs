@@ -1,84 +1,15 @@
 //! The module's own health: build info, events received by kind, scrape duration, HTTP requests by code, series
-//! dropped by the cardinality cap, and whether each pulling collector (sampler, ViciDial, fail2ban) is working.
+//! dropped by the cardinality cap, and whether each pulling collector (the host's sampler, every poller) is working.
 
+use super::health::HealthRow;
+use crate::clock::unix_now;
 use crate::event::KINDS;
 use crate::registry::metric::{Buckets, Counter, Histogram};
 use crate::registry::render::{render_labels, Kind, PageWriter};
 use crate::registry::{Collect, Family, SeriesCap};
-use crate::sync::lock;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// The ABI version reported by `prom_rs_abi_version()` and `prom_rs_build_info`.
-pub const ABI_VERSION: u32 = crate::ffi::lifecycle::PROM_RS_ABI_VERSION;
-
-/// Health of one pulling collector, updated by its own thread.
-#[derive(Debug)]
-pub struct CollectorHealth {
-    name: &'static str,
-    up: AtomicBool,
-    last_success_bits: AtomicU64,
-    /// Seconds the last attempt took, as f64 bits; `NO_DURATION` until one is recorded.
-    duration_bits: AtomicU64,
-}
-
-/// Bits no finite duration has: "not measured yet".
-const NO_DURATION: u64 = u64::MAX;
-
-impl CollectorHealth {
-    /// A collector that has not succeeded yet.
-    pub fn new(name: &'static str) -> Arc<CollectorHealth> {
-        Arc::new(CollectorHealth {
-            name,
-            up: AtomicBool::new(false),
-            last_success_bits: AtomicU64::new(0),
-            duration_bits: AtomicU64::new(NO_DURATION),
-        })
-    }
-    /// Records a success now.
-    pub fn success(&self) {
-        self.up.store(true, Ordering::Relaxed);
-        self.last_success_bits
-            .store(unix_now().to_bits(), Ordering::Relaxed);
-    }
-    /// Records a failure.
-    pub fn failure(&self) {
-        self.up.store(false, Ordering::Relaxed);
-    }
-    /// Records how long the last attempt (successful or not) took.
-    pub fn set_duration(&self, seconds: f64) {
-        self.duration_bits
-            .store(seconds.max(0.0).to_bits(), Ordering::Relaxed);
-    }
-    /// Seconds the last attempt took, once one has been measured.
-    pub fn last_duration(&self) -> Option<f64> {
-        match self.duration_bits.load(Ordering::Relaxed) {
-            NO_DURATION => None,
-            bits => Some(f64::from_bits(bits)),
-        }
-    }
-    /// Collector name (label value).
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-    /// Whether the last attempt worked.
-    pub fn is_up(&self) -> bool {
-        self.up.load(Ordering::Relaxed)
-    }
-    /// Unix time of the last success (0 if never).
-    pub fn last_success(&self) -> f64 {
-        f64::from_bits(self.last_success_bits.load(Ordering::Relaxed))
-    }
-}
-
-/// Seconds since the Unix epoch, now.
-pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
-}
+use crate::ABI_VERSION;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Shards of the per-kind event counts. Every host thread counts every event it reports; with one shared counter
 /// per kind, two threads reporting the same kind fight over one cache line. Threads take shards round-robin, each
@@ -127,7 +58,6 @@ pub struct SelfMetrics {
     events: EventCounts,
     pub(crate) scrape: Family<Histogram>,
     pub(crate) http: Family<Counter>,
-    collectors: Mutex<Vec<Arc<CollectorHealth>>>,
     last_scrape_bits: AtomicU64,
 }
 
@@ -150,7 +80,6 @@ impl SelfMetrics {
                 (),
                 cap.clone(),
             ),
-            collectors: Mutex::new(Vec::new()),
             last_scrape_bits: AtomicU64::new(0),
         }
     }
@@ -163,23 +92,6 @@ impl SelfMetrics {
     /// Events received in total.
     pub fn events_total(&self) -> u64 {
         (0..KINDS.len()).map(|k| self.events.get(k)).sum()
-    }
-
-    /// Registers a pulling collector's health for the page.
-    pub fn add_collector(&self, h: Arc<CollectorHealth>) {
-        let mut v = lock(&self.collectors);
-        v.retain(|c| c.name != h.name);
-        v.push(h);
-    }
-
-    /// Removes a collector (its thread stopped by configuration).
-    pub fn remove_collector(&self, name: &str) {
-        lock(&self.collectors).retain(|c| c.name != name);
-    }
-
-    /// The registered collectors.
-    pub fn collectors(&self) -> Vec<Arc<CollectorHealth>> {
-        lock(&self.collectors).clone()
     }
 
     /// Records a finished scrape.
@@ -195,13 +107,13 @@ impl SelfMetrics {
     }
 
     /// Writes the self families. `dropped` lists (family, series dropped) for every family on the page;
-    /// `sampler` is the sampler's (up, last success) when the host has sampled at least once.
+    /// `health` has a row for each pulling collector (the host's sampler once it has sampled, every enabled poller).
     pub fn render(
         &self,
         w: &mut PageWriter<'_>,
         want: &dyn Fn(&str) -> bool,
         dropped: &[(String, u64)],
-        sampler: Option<(bool, f64)>,
+        health: &[HealthRow],
     ) {
         if want("prom_rs_build_info") {
             w.header(
@@ -243,25 +155,17 @@ impl SelfMetrics {
                 );
             }
         }
-        let mut health: Vec<(String, bool, f64)> = self
-            .collectors()
-            .iter()
-            .map(|c| (c.name.to_string(), c.is_up(), c.last_success()))
-            .collect();
-        if let Some((up, last)) = sampler {
-            health.insert(0, ("sampler".into(), up, last));
-        }
         if !health.is_empty() && want("prom_rs_collector_up") {
             w.header(
                 "prom_rs_collector_up",
                 "1 when the collector's last attempt worked, 0 when its source is failing.",
                 Kind::Gauge,
             );
-            for (name, up, _) in &health {
+            for h in health {
                 w.sample_u64(
                     "prom_rs_collector_up",
-                    &render_labels(&["collector"], &[name]),
-                    u64::from(*up),
+                    &render_labels(&["collector"], &[h.name]),
+                    u64::from(h.up),
                 );
             }
         }
@@ -272,15 +176,14 @@ impl SelfMetrics {
                 "Unix time of the collector's last success (0 if none yet).",
                 Kind::Gauge,
             );
-            for (name, _, last) in &health {
-                w.sample_f64(n, &render_labels(&["collector"], &[name]), *last);
+            for h in health {
+                w.sample_f64(n, &render_labels(&["collector"], &[h.name]), h.last_success);
             }
         }
-        // Only collectors that time their own attempts (the reader threads); the host's sampler cannot be timed here.
-        let timed: Vec<(&'static str, f64)> = self
-            .collectors()
+        // Only collectors that time their own attempts (the pollers); the host's sampler cannot be timed here.
+        let timed: Vec<(&'static str, f64)> = health
             .iter()
-            .filter_map(|c| c.last_duration().map(|d| (c.name, d)))
+            .filter_map(|h| h.duration.map(|d| (h.name, d)))
             .collect();
         let n = "prom_rs_collector_duration_seconds";
         if !timed.is_empty() && want(n) {

@@ -7,6 +7,7 @@
 //! error: a timed-out or interrupted exchange leaves it out of sync.
 
 use super::snapshot::{AgentRow, GroupRow, Reading};
+use crate::clock::secs;
 use crate::config::VicidialConfig;
 use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, Params, Row, Value};
@@ -54,17 +55,17 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// A short kind, for deciding whether the situation changed (log once per change, not once per poll).
-    pub fn same_situation(&self, other: &Failure) -> bool {
-        use Failure::*;
-        match (self, other) {
-            (Unreachable(_), Unreachable(_))
-            | (AccessDenied(_), AccessDenied(_))
-            | (Lost(_), Lost(_)) => true,
-            (Schema(a, _), Schema(b, _)) | (NoPrivilege(a, _), NoPrivilege(b, _)) => a == b,
-            (Timeout(a, ..), Timeout(b, ..)) | (Other(a, _), Other(b, _)) => a == b,
-            (Stopped, Stopped) => true,
-            _ => false,
+    /// A short key for the kind of failure: the operator is told once per change of situation, not once per poll.
+    pub fn situation(&self) -> String {
+        match self {
+            Failure::Unreachable(_) => "unreachable".into(),
+            Failure::AccessDenied(_) => "access denied".into(),
+            Failure::Lost(_) => "lost".into(),
+            Failure::Schema(t, _) => format!("schema:{t}"),
+            Failure::NoPrivilege(t, _) => format!("privilege:{t}"),
+            Failure::Timeout(step, ..) => format!("timeout:{step}"),
+            Failure::Other(step, _) => format!("other:{step}"),
+            Failure::Stopped => "stopped".into(),
         }
     }
 }
@@ -91,20 +92,6 @@ impl std::fmt::Display for Failure {
             Failure::Lost(d) => write!(f, "connection lost: {d}"),
             Failure::Other(step, d) => write!(f, "{step} failed: {d}"),
             Failure::Stopped => write!(f, "stopped"),
-        }
-    }
-}
-
-/// `1.5 s`, `500 ms`.
-pub fn secs(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{} ms", d.as_millis())
-    } else {
-        let s = d.as_secs_f64();
-        if s.fract() == 0.0 {
-            format!("{s:.0} s")
-        } else {
-            format!("{s:.1} s")
         }
     }
 }
@@ -392,10 +379,19 @@ mod tests {
     #[test]
     fn situations_compare_by_kind_and_table() {
         let t = Duration::from_secs(1);
-        assert!(Failure::Unreachable("a".into()).same_situation(&Failure::Unreachable("b".into())));
-        assert!(!Failure::Schema("x", "m".into()).same_situation(&Failure::Schema("y", "m".into())));
-        assert!(!Failure::Timeout("q1".into(), t, QUERY_KEY)
-            .same_situation(&Failure::Lost("q1".into())));
+        let same = |a: Failure, b: Failure| a.situation() == b.situation();
+        assert!(same(
+            Failure::Unreachable("a".into()),
+            Failure::Unreachable("b".into())
+        ));
+        assert!(!same(
+            Failure::Schema("x", "m".into()),
+            Failure::Schema("y", "m".into())
+        ));
+        assert!(!same(
+            Failure::Timeout("q1".into(), t, QUERY_KEY),
+            Failure::Lost("q1".into())
+        ));
         assert_eq!(secs(Duration::from_millis(500)), "500 ms");
         assert_eq!(secs(Duration::from_secs(8)), "8 s");
     }

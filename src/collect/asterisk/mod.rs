@@ -1,4 +1,4 @@
-//! The Asterisk model: turns host events into the families of the metric catalogue.
+//! The Asterisk model, an [`EventCollector`]: turns host events into the families of the metric catalogue.
 //!
 //! Each area has its own file and state; this file routes events to them, holds the collector switches, and lists
 //! the families in page order. Everything here is safe Rust and is tested without a host.
@@ -10,11 +10,14 @@ pub mod media;
 pub mod names;
 pub mod queues;
 pub mod samples;
+mod status;
 
+use super::EventCollector;
 use crate::config::{Collectors, Config};
 use crate::event::Event;
 use crate::registry::metric::{Buckets, Counter};
 use crate::registry::{Collect, Family, SeriesCap};
+use crate::status::numbers::Numbers;
 use crate::sync::lock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -115,9 +118,16 @@ impl Model {
         m
     }
 
+    /// The cardinality cap in force.
+    pub fn cap(&self) -> usize {
+        self.cap.get()
+    }
+}
+
+impl EventCollector for Model {
     /// Applies a new configuration to a running model, keeping every counter. Returns a line for each histogram
     /// family whose buckets changed (and which therefore restarted from zero).
-    pub fn reconfigure(&self, cfg: &Config) -> Vec<String> {
+    fn reconfigure(&self, cfg: &Config) -> Vec<String> {
         self.cap.set(cfg.max_series_per_family);
         self.switches.store(&cfg.collectors, cfg.channel_detail);
         *lock(&self.fleet) = Arc::new(cfg.phone_fleet.clone());
@@ -142,7 +152,7 @@ impl Model {
     }
 
     /// Routes one event. An error means a value was out of range; nothing was changed then.
-    pub fn apply(&self, ev: &Event<'_>) -> Result<(), String> {
+    fn apply(&self, ev: &Event<'_>) -> Result<(), String> {
         let s = &self.switches;
         match *ev {
             Event::ChannelCreated {
@@ -282,7 +292,7 @@ impl Model {
     }
 
     /// Calls `f` with every family of the enabled collectors, in page order. `now_us` is the scrape time.
-    pub fn visit(&self, now_us: i64, f: &mut dyn FnMut(&dyn Collect)) {
+    fn visit(&self, now_us: i64, f: &mut dyn FnMut(&dyn Collect)) {
         let s = &self.switches;
         let cap = self.cap.get();
         let mut each = |fs: &[&dyn Collect]| fs.iter().for_each(|c| f(*c));
@@ -326,8 +336,7 @@ impl Model {
         }
     }
 
-    /// The cardinality cap in force.
-    pub fn cap(&self) -> usize {
-        self.cap.get()
+    fn fill_status(&self, n: &mut Numbers) {
+        self.fill(n);
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::registry::render::{render_labels, Kind, PageWriter};
 use crate::registry::Collect;
+use crate::status::numbers::CallCenter;
 use std::collections::BTreeMap;
 
 /// Agent statuses, in the order `vicidial_agents` lists them for each campaign. `DISPO` is not a database value:
@@ -141,55 +142,41 @@ pub struct Snapshot {
     /// Per family (indexed like [`FAMILIES`]).
     pub rows: [Rows; 8],
     /// The few numbers the status page shows.
-    pub summary: Summary,
+    pub summary: CallCenter,
 }
 
-/// What an on-call engineer looks at first, for the status page.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Summary {
-    /// Logged-in agents by shown status, in [`AGENT_STATUSES`] order (zeros included).
-    pub agents_by_status: Vec<(&'static str, u64)>,
-    /// Answered calls waiting for an agent (`vicidial_auto_calls` status LIVE).
-    pub calls_waiting: u64,
-    /// Missing recordings in the last hour.
-    pub recordings_missing: u64,
-    /// The agents longest in their current status: (agent, status, seconds), longest first, at most 5.
-    pub longest: Vec<(String, String, i64)>,
-}
-
-impl Summary {
-    fn build(r: &Reading) -> Summary {
-        let agents_by_status = AGENT_STATUSES
-            .iter()
-            .map(|s| {
-                (
-                    *s,
-                    r.agents.iter().filter(|a| a.shown_status() == *s).count() as u64,
-                )
-            })
-            .collect();
-        let calls_waiting = r
-            .auto_calls
-            .iter()
-            .filter(|g| g.key == "LIVE")
-            .map(|g| g.count)
-            .sum();
-        let mut longest: Vec<(String, String, i64)> = r
-            .agents
-            .iter()
-            .filter_map(|a| {
-                a.state_seconds
-                    .map(|secs| (a.user.clone(), a.shown_status().to_string(), secs))
-            })
-            .collect();
-        longest.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-        longest.truncate(5);
-        Summary {
-            agents_by_status,
-            calls_waiting,
-            recordings_missing: r.recordings_missing,
-            longest,
-        }
+/// What the status page shows of one reading.
+fn summary(r: &Reading) -> CallCenter {
+    let agents_by_status = AGENT_STATUSES
+        .iter()
+        .map(|s| {
+            (
+                *s,
+                r.agents.iter().filter(|a| a.shown_status() == *s).count() as u64,
+            )
+        })
+        .collect();
+    let calls_waiting = r
+        .auto_calls
+        .iter()
+        .filter(|g| g.key == "LIVE")
+        .map(|g| g.count)
+        .sum();
+    let mut longest: Vec<(String, String, i64)> = r
+        .agents
+        .iter()
+        .filter_map(|a| {
+            a.state_seconds
+                .map(|secs| (a.user.clone(), a.shown_status().to_string(), secs))
+        })
+        .collect();
+    longest.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    longest.truncate(5);
+    CallCenter {
+        agents_by_status,
+        calls_waiting,
+        recordings_missing: r.recordings_missing,
+        longest,
     }
 }
 
@@ -283,7 +270,7 @@ impl Snapshot {
         }
         let mut dropped = [0u64; 8];
         let mut snap = Snapshot {
-            summary: Summary::build(r),
+            summary: summary(r),
             ..Snapshot::default()
         };
         for (i, builder) in b.into_iter().enumerate() {
@@ -335,7 +322,7 @@ impl Collect for FamilyView<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Format;
+    use crate::registry::Format;
 
     fn agent(user: &str, status: &str, campaign: &str, code: &str, lead: u64) -> AgentRow {
         AgentRow {
