@@ -98,8 +98,22 @@ test-asterisk: asterisk ## Live test against the installed Asterisk (ASTERISK_BI
 	ASTERISK_BIN=$(ASTERISK_BIN) ASTERISK_MODULE=$(CURDIR)/$(AST_MOD) PROM_RS_LIB=$(CURDIR)/$(LIB) \
 		python3 tests/asterisk/live_test.py
 
-bench: all ## Run the benchmarks (C ABI vs the prometheus crate, about a minute) and write BENCHMARKS.md
+# Section 7 of the benchmarks compares this tree with a build of BENCH_BASE (a commit), side by side in one run.
+BENCH_BASE       ?= HEAD~1
+BENCH_BASE_DIR   := target/bench-base
+
+bench: all ## Run the benchmarks (C ABI vs the prometheus crate and vs BENCH_BASE, a few minutes) and write BENCHMARKS.md
+	@rev=$$(git rev-parse --verify -q "$(BENCH_BASE)^{commit}") || { echo "bench: BENCH_BASE=$(BENCH_BASE) is not a commit"; exit 2; }; \
+	if [ "$$(cat $(BENCH_BASE_DIR)/rev 2>/dev/null)" != "$$rev" ]; then \
+		echo "bench: building $(BENCH_BASE) ($$rev) into $(BENCH_BASE_DIR) for section 7"; \
+		rm -rf $(BENCH_BASE_DIR)/src && mkdir -p $(BENCH_BASE_DIR)/src && \
+		git archive "$$rev" | tar -x -C $(BENCH_BASE_DIR)/src && \
+		$(CARGO) build --release --lib --manifest-path $(BENCH_BASE_DIR)/src/Cargo.toml \
+			--target-dir $(CURDIR)/$(BENCH_BASE_DIR)/target && echo "$$rev" > $(BENCH_BASE_DIR)/rev; \
+	fi
 	PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) BENCH_REPORT=$(CURDIR)/BENCHMARKS.md \
+		BENCH_BASE="$$(git rev-parse --short "$(BENCH_BASE)")" \
+		BENCH_BASE_LIB=$(CURDIR)/$(BENCH_BASE_DIR)/target/release/libres_prom_rs.so \
 		$(CARGO) bench --bench event_path
 
 clean: ## Remove build output

@@ -3,10 +3,12 @@
 //!
 //! Sections: (1) event path on one thread, (2) two-thread scaling, (3) full-page render at 10k and 100k series,
 //! (4) scrape latency under event load, (5) resident memory of the reference host at 10k series, (6) the ViciDial
-//! reader's poll and the scrape during a poll (a private MariaDB; skipped with the reason when none can start).
+//! reader's poll and the scrape during a poll (a private MariaDB; skipped with the reason when none can start),
+//! (7) this build against an earlier commit's build (`BENCH_BASE_LIB`), (8) events during a slow reload.
 //!
 //! Environment: `PROM_RS_LIB` (the cdylib, default `target/release/libres_prom_rs.so`), `PROM_RS_HOST` (default
-//! `build/prom_host`), `BENCH_REPORT` (output, default `BENCHMARKS.md` in the crate root), `BENCH_QUICK=1` (a tenth
+//! `build/prom_host`), `BENCH_REPORT` (output, default `BENCHMARKS.md` in the crate root), `BENCH_BASE_LIB` and `BENCH_BASE` (the
+//! earlier build for section 7 and its commit), `BENCH_QUICK=1` (a tenth
 //! of the iterations, for trying changes; do not publish those figures).
 
 mod support;
@@ -90,6 +92,11 @@ fn main() {
     progress("[6] ViciDial reader against a private MariaDB");
     let vicidial = support::vicidial::section(&api, quick);
 
+    progress("[7] this build against an earlier commit's build");
+    let previous = support::previous::section(&api, 7, plan.iters);
+    progress("[8] events during a slow reload");
+    let reload = support::previous::reload_section(&api);
+
     let results = Results {
         events: event_rows,
         plan,
@@ -113,7 +120,8 @@ fn main() {
     )
     .map(|t| format!("\n{t}"))
     .unwrap_or_default();
-    let text = support::report::markdown(&machine, &results) + &vicidial + &asterisk;
+    let text =
+        support::report::markdown(&machine, &results) + &vicidial + &previous + &reload + &asterisk;
     std::fs::write(&out, &text).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
     print!("{text}");
     progress(&format!(

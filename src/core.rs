@@ -22,7 +22,7 @@ use crate::trace::{TraceQueue, TraceWriter};
 use crate::worker::Worker;
 use arc_swap::ArcSwapOption;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -248,6 +248,8 @@ pub struct Core {
     running: Mutex<Running>,
     /// The trace queue, read by the event path without a lock; replaced by start, reload and stop.
     trace: ArcSwapOption<TraceQueue>,
+    /// Whether `trace` holds a queue: one relaxed load keeps the untraced event path as cheap as before.
+    tracing: AtomicBool,
 }
 
 fn http_settings(cfg: &Config) -> HttpSettings {
@@ -305,6 +307,7 @@ impl Core {
         Ok(Core {
             shared,
             trace: ArcSwapOption::new(trace.as_ref().and_then(|t| t.queue())),
+            tracing: AtomicBool::new(trace.is_some()),
             running: Mutex::new(Running {
                 cfg,
                 http,
@@ -350,6 +353,7 @@ impl Core {
         }
         if let Some(t) = new_trace {
             self.trace.store(t.as_ref().and_then(|t| t.queue()));
+            self.tracing.store(t.is_some(), Ordering::Relaxed);
             if let Some(old) = std::mem::replace(&mut run.trace, t) {
                 old.close();
             }
@@ -379,6 +383,7 @@ impl Core {
         if let Some(h) = run.http.take() {
             h.stop();
         }
+        self.tracing.store(false, Ordering::Relaxed);
         self.trace.store(None);
         if let Some(t) = run.trace.take() {
             t.close();
@@ -398,8 +403,10 @@ impl Core {
     pub fn dispatch(&self, ev: &Event<'_>) -> Result<(), String> {
         let kind = ev.kind();
         self.shared.selfm.event(kind);
-        if let Some(q) = &*self.trace.load() {
-            q.record(ev);
+        if self.tracing.load(Ordering::Relaxed) {
+            if let Some(q) = &*self.trace.load() {
+                q.record(ev);
+            }
         }
         self.shared
             .model

@@ -20,6 +20,7 @@ pub struct Api {
     config_free: unsafe extern "C" fn(Handle),
     core_start: unsafe extern "C" fn(Handle, *mut Handle) -> i32,
     core_stop: unsafe extern "C" fn(Handle),
+    core_reload: unsafe extern "C" fn(Handle, Handle) -> i32,
     last_error: unsafe extern "C" fn(*mut c_char, usize) -> usize,
     set_logger: unsafe extern "C" fn(Option<LogFn>, *mut c_void),
     dial_result: unsafe extern "C" fn(Handle, Str, i64) -> i32,
@@ -82,6 +83,7 @@ impl Api {
                 config_free: sym(&lib, "prom_rs_config_free")?,
                 core_start: sym(&lib, "prom_rs_core_start")?,
                 core_stop: sym(&lib, "prom_rs_core_stop")?,
+                core_reload: sym(&lib, "prom_rs_core_reload")?,
                 last_error: sym(&lib, "prom_rs_last_error")?,
                 set_logger: sym(&lib, "prom_rs_set_logger")?,
                 dial_result: sym(&lib, "prom_rs_dial_result")?,
@@ -108,8 +110,8 @@ impl Api {
         String::from_utf8_lossy(&buf).into_owned()
     }
 
-    /// Builds a configuration from `pairs` and starts a core on `127.0.0.1:port`.
-    pub fn start(&self, port: u16, pairs: &[(&str, &str)]) -> Result<Core<'_>, String> {
+    /// Builds a configuration for `127.0.0.1:port` from `pairs`; free it with `config_free`.
+    fn config(&self, port: u16, pairs: &[(&str, &str)]) -> Result<Handle, String> {
         let mut cfg: Handle = std::ptr::null_mut();
         // SAFETY: out pointer to a local.
         if unsafe { (self.config_new)(&mut cfg) } != OK {
@@ -127,6 +129,12 @@ impl Api {
                 return Err(format!("config {k}={v}: {msg}"));
             }
         }
+        Ok(cfg)
+    }
+
+    /// Builds a configuration from `pairs` and starts a core on `127.0.0.1:port`.
+    pub fn start(&self, port: u16, pairs: &[(&str, &str)]) -> Result<Core<'_>, String> {
+        let cfg = self.config(port, pairs)?;
         let mut core: Handle = std::ptr::null_mut();
         // SAFETY: a valid configuration handle (only read) and an out pointer to a local.
         let rc = unsafe { (self.core_start)(cfg, &mut core) };
@@ -158,6 +166,25 @@ pub struct Core<'a> {
 unsafe impl Sync for Core<'_> {}
 
 impl Core<'_> {
+    /// `prom_rs_core_reload` with a configuration built from `pairs` for `127.0.0.1:port`.
+    pub fn reload(&self, port: u16, pairs: &[(&str, &str)]) -> Result<(), String> {
+        let cfg = self.api.config(port, pairs)?;
+        // SAFETY: a live core handle (reload may run alongside events) and a valid configuration handle.
+        let rc = unsafe { (self.api.core_reload)(self.ptr, cfg) };
+        let msg = if rc == OK {
+            String::new()
+        } else {
+            self.api.last_error()
+        };
+        // SAFETY: handle from config_new, freed once; the core keeps its own copy.
+        unsafe { (self.api.config_free)(cfg) };
+        if rc == OK {
+            Ok(())
+        } else {
+            Err(format!("prom_rs_core_reload ({rc}): {msg}"))
+        }
+    }
+
     /// `prom_rs_dial_result`.
     #[inline]
     pub fn dial_result(&self, status: &CStr, ts_us: i64) -> i32 {

@@ -6,6 +6,7 @@ pub mod ffi;
 pub mod host;
 pub mod http;
 pub mod machine;
+pub mod previous;
 pub mod render;
 pub mod report;
 pub mod scaling;
