@@ -4,12 +4,13 @@ SHELL            := /bin/bash
 CARGO            ?= cargo
 CC               ?= cc
 CFLAGS           ?= -O2 -g
-HOST_CFLAGS      := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iinclude
+HOST_CFLAGS      := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iinclude -Ic_shim/common
 LIB              := target/release/libres_prom_rs.so
 FAULT_LIB        := target/fault/release/libres_prom_rs.so
 HOST             := build/prom_host
-HOST_SRC         := $(wildcard c_shim/*.c)
-HOST_HDR         := $(wildcard c_shim/*.h) include/res_prom_rs.h
+# The reference host: its own folder plus the helpers every modparam-style shim shares (c_shim/README.md).
+HOST_SRC         := $(wildcard c_shim/reference/*.c) $(wildcard c_shim/common/*.c)
+HOST_HDR         := $(wildcard c_shim/reference/*.h) $(wildcard c_shim/common/*.h) include/res_prom_rs.h
 RUST_SRC         := $(shell find src -name '*.rs') Cargo.toml Cargo.lock build.rs cbindgen.toml
 CONFIG           ?= examples/prom_host.conf
 ASTERISK_INCLUDE_DIR ?= /usr/include
