@@ -4,20 +4,24 @@ SHELL            := /bin/bash
 CARGO            ?= cargo
 CC               ?= cc
 CFLAGS           ?= -O2 -g
-HOST_CFLAGS      := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iinclude
+HOST_CFLAGS      := -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Iinclude -Ic_shim/common
 LIB              := target/release/libres_prom_rs.so
 FAULT_LIB        := target/fault/release/libres_prom_rs.so
 HOST             := build/prom_host
-HOST_SRC         := $(wildcard c_shim/*.c)
-HOST_HDR         := $(wildcard c_shim/*.h) include/res_prom_rs.h
+# The reference host: its own folder plus the helpers every modparam-style shim shares (c_shim/README.md).
+HOST_SRC         := $(wildcard c_shim/reference/*.c) $(wildcard c_shim/common/*.c)
+HOST_HDR         := $(wildcard c_shim/reference/*.h) $(wildcard c_shim/common/*.h) include/res_prom_rs.h
 RUST_SRC         := $(shell find src -name '*.rs') Cargo.toml Cargo.lock build.rs cbindgen.toml
 CONFIG           ?= examples/prom_host.conf
-ASTERISK_INCLUDE_DIR ?= /usr/include
-ASTERISK_ETCDIR  ?= /etc/asterisk
+# An Asterisk installed under one prefix, e.g. the test Asterisk 22 of scripts/build-test-asterisk.sh
+# (make test-asterisk-build; its prefix: scripts/build-test-asterisk.sh --print-prefix), sets the next four at once.
+ASTERISK_PREFIX  ?=
+ASTERISK_INCLUDE_DIR ?= $(if $(ASTERISK_PREFIX),$(ASTERISK_PREFIX)/include,/usr/include)
+ASTERISK_ETCDIR  ?= $(if $(ASTERISK_PREFIX),$(ASTERISK_PREFIX)/etc/asterisk,/etc/asterisk)
 # The installed Asterisk's module directory: astmoddir of its asterisk.conf, else the usual place.
 ASTERISK_MODDIR  ?= $(or $(shell sed -n 's/^[[:space:]]*astmoddir[[:space:]]*=>*[[:space:]]*//p' \
                         $(ASTERISK_ETCDIR)/asterisk.conf 2>/dev/null | head -n 1),/usr/lib/asterisk/modules)
-ASTERISK_BIN     ?= $(or $(shell command -v asterisk 2>/dev/null),/usr/sbin/asterisk)
+ASTERISK_BIN     ?= $(if $(ASTERISK_PREFIX),$(ASTERISK_PREFIX)/sbin/asterisk,$(or $(shell command -v asterisk 2>/dev/null),/usr/sbin/asterisk))
 AST_MOD          := build/res_prom_rs.so
 AST_SRC          := $(wildcard asterisk_module/*.c)
 STATICLIB        := target/release/libres_prom_rs.a
@@ -28,7 +32,8 @@ AST_MOD_CFLAGS   := -std=gnu11 -fPIC -pthread -D_GNU_SOURCE -D_REENTRANT -DAST_M
 # What the Rust standard library needs (`cargo rustc -- --print native-static-libs`).
 AST_MOD_LIBS     := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
-.PHONY: all run test test-deps header check-header lint bench clean help asterisk install-asterisk test-asterisk
+.PHONY: all run test test-deps header check-header lint bench clean help asterisk install-asterisk test-asterisk \
+	test-asterisk-build
 
 all: $(LIB) $(HOST) ## Build the core library and the reference host
 
@@ -63,10 +68,10 @@ test: test-deps all $(FAULT_LIB) check-header lint ## Install test dependencies,
 	@mkdir -p build
 	set -o pipefail; PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_FAULT_LIB=$(CURDIR)/$(FAULT_LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) \
 		$(CARGO) test --release -- --test-threads=2 2>&1 | tee build/test-output.log
-	@if [ -n "$$(command -v asterisk)" ] && [ -f "$(ASTERISK_INCLUDE_DIR)/asterisk.h" ]; then \
+	@if [ -x "$(ASTERISK_BIN)" ] && [ -f "$(ASTERISK_INCLUDE_DIR)/asterisk.h" ]; then \
 		$(MAKE) test-asterisk; \
 	else \
-		echo "asterisk module: skipped (no asterisk binary and $(ASTERISK_INCLUDE_DIR)/asterisk.h on this machine)"; \
+		echo "asterisk module: skipped (no $(ASTERISK_BIN) and $(ASTERISK_INCLUDE_DIR)/asterisk.h on this machine)"; \
 	fi
 	@# One closing line for the whole run: the sum of every cargo test binary's result line.
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' build/test-output.log
@@ -97,6 +102,10 @@ install-asterisk: ## Copy build/res_prom_rs.so to ASTERISK_MODDIR and the sample
 test-asterisk: asterisk ## Live test against the installed Asterisk (ASTERISK_BIN) and sipp
 	ASTERISK_BIN=$(ASTERISK_BIN) ASTERISK_MODULE=$(CURDIR)/$(AST_MOD) PROM_RS_LIB=$(CURDIR)/$(LIB) \
 		python3 tests/asterisk/live_test.py
+
+test-asterisk-build: ## Build a test Asterisk 22 from Debian's source package into the cache, once (about 10 min)
+	nice scripts/build-test-asterisk.sh
+	@echo "then: make test-asterisk ASTERISK_PREFIX=$$(scripts/build-test-asterisk.sh --print-prefix)"
 
 # Section 7 of the benchmarks compares this tree with a build of BENCH_BASE (a commit), side by side in one run.
 BENCH_BASE       ?= HEAD~1

@@ -1,11 +1,14 @@
 /* prom_events.c - Stasis messages in, C ABI events out.
  *
- * Every subscription filters on the message types it handles (a NULL type is never accepted: it would silently turn
- * the filter off). Each callback reads a few fields of the message, takes the core's read lock and makes one or two
- * C ABI calls, which are O(1) and never block.
+ * One route table (`subscriptions` below) describes every subscription: its name, its topic, the message types it
+ * routes and their handlers, or the types it learns by name (prom_learned.c), and the collector switch it follows.
+ * Subscribing, unsubscribing, the CLI description and the message counts are all derived from it.
  *
- * Callbacks run on the Stasis threadpool (pool subscriptions: no thread of their own to wake per message). The
- * app_queue and ConfBridge subscriptions, whose message types are private to those modules, are in prom_learned.c.
+ * Every routed subscription filters on the message types it handles (a NULL type is never accepted: it would silently
+ * turn the filter off). Each handler reads a few fields of the message, loads the core handle (one atomic load, no
+ * lock: prom_core_acquire) and makes one or two C ABI calls, which are O(1) and never block.
+ *
+ * Callbacks run on the Stasis threadpool (pool subscriptions: no thread of their own to wake per message).
  */
 #include "asterisk.h"
 
@@ -46,100 +49,17 @@ struct prom_rtcp_payload {
  * use an 8 kHz RTP clock, which is what a PBX carries almost everywhere. */
 #define RTP_CLOCK_HZ 8000.0
 
-static struct stasis_message_router *channel_router;
-static struct stasis_message_router *endpoint_router;
-static struct stasis_message_router *rtp_router;
-static struct stasis_message_router *bridge_router;
-static struct stasis_message_router *security_router;
-static struct stasis_message_router *system_router;
-static struct stasis_message_router *manager_router;
-
-/* ---- helpers --------------------------------------------------------------------------------------------------- */
-
-int64_t prom_msg_ts(struct stasis_message *msg)
-{
-	const struct timeval *tv = stasis_message_timestamp(msg);
-	return tv ? prom_shim_tv_us(tv) : prom_shim_now_us();
-}
-
-/* "PJSIP/alice-0000002a" -> "alice"; "Local/100@queues-00000003;1" -> "100@queues". */
-static void endpoint_of(const char *channel_name, char *out, size_t len)
-{
-	const char *start = strchr(channel_name, '/');
-	const char *end;
-	size_t n;
-
-	start = start ? start + 1 : channel_name;
-	end = strrchr(start, '-');
-	n = end ? (size_t)(end - start) : strlen(start);
-	if (n >= len) {
-		n = len - 1;
-	}
-	memcpy(out, start, n);
-	out[n] = '\0';
-}
-
-const char *prom_json_str(struct ast_json *obj, const char *key)
-{
-	const char *s = ast_json_string_get(ast_json_object_get(obj, key));
-	return s ? s : "";
-}
-
-/* Messages handled per subscription, for `prom_rs show status`. */
-static const char *const sub_names[SUB_COUNT] = {
-	"channels", "endpoints", "rtcp", "bridges", "security", "registrations", "module events", "app_queue",
-	"ConfBridge",
-};
-static atomic_ullong handled[SUB_COUNT];
-
-void prom_events_count(enum prom_sub sub)
-{
-	atomic_fetch_add_explicit(&handled[sub], 1, memory_order_relaxed);
-}
-
-struct route_ctx {
-	stasis_subscription_cb cb;
-	enum prom_sub sub;
-};
-
-static void counted(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
-{
-	const struct route_ctx *r = data;
-
-	prom_events_count(r->sub);
-	r->cb(NULL, sub, msg);
-}
-
-/* Adds a route, refusing a NULL type (which stasis would take as "accept everything"). */
-static int route(struct stasis_message_router *router, struct stasis_message_type *type, const char *type_name,
-	const struct route_ctx *ctx)
-{
-	if (!type) {
-		ast_log(LOG_WARNING, "res_prom_rs: message type %s is not available (declined in stasis.conf?); its "
-			"events are not counted\n", type_name);
-		return 0;
-	}
-	if (stasis_message_router_add(router, type, counted, (void *)ctx)) {
-		ast_log(LOG_ERROR, "res_prom_rs: cannot route message type %s\n", type_name);
-		return -1;
-	}
-	return 0;
-}
-#define ROUTE(router, type_fn, sub_id, cb) ({ \
-	static const struct route_ctx ctx_ = { cb, sub_id }; \
-	route(router, type_fn(), #type_fn, &ctx_); \
-})
+static void hint_learned(const char *appl);
 
 /* ---- channels -------------------------------------------------------------------------------------------------- */
-
 
 static void report_channel_created(const prom_rs_core *core, const struct ast_channel_snapshot *s)
 {
 	char endpoint[AST_CHANNEL_NAME];
 
-	endpoint_of(s->base->name, endpoint, sizeof endpoint);
+	prom_endpoint_of(s->base->name, endpoint, sizeof endpoint);
 	prom_rs_channel_created(core, s->base->uniqueid, s->base->type, endpoint, (int32_t)s->state,
-		prom_shim_tv_us(&s->base->creationtime));
+		prom_tv_us(&s->base->creationtime));
 }
 
 static void on_channel_snapshot(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
@@ -153,9 +73,9 @@ static void on_channel_snapshot(void *data, struct stasis_subscription *sub, str
 		return;
 	}
 	if (n->dialplan) {
-		prom_learned_hint(n->dialplan->appl);
+		hint_learned(n->dialplan->appl);
 	}
-	if (!(core = prom_shim_acquire())) {
+	if (!(core = prom_core_acquire())) {
 		return;
 	}
 	if (!o) {
@@ -163,11 +83,11 @@ static void on_channel_snapshot(void *data, struct stasis_subscription *sub, str
 	}
 	if (ast_test_flag(&n->flags, AST_FLAG_DEAD)) {
 		prom_rs_channel_hangup(core, n->base->uniqueid, n->base->type, n->hangup ? n->hangup->cause : 0,
-			prom_shim_tv_us(&n->base->creationtime), prom_msg_ts(msg));
+			prom_tv_us(&n->base->creationtime), prom_msg_ts(msg));
 	} else if (o && o->state != n->state) {
 		prom_rs_channel_state(core, n->base->uniqueid, (int32_t)n->state, prom_msg_ts(msg));
 	}
-	prom_shim_release();
+	prom_core_release();
 }
 
 static void on_dial(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
@@ -177,11 +97,11 @@ static void on_dial(void *data, struct stasis_subscription *sub, struct stasis_m
 	const prom_rs_core *core;
 
 	/* A Dial begin carries no status; only the end (ANSWER, BUSY, ...) is a result. */
-	if (!*status || !(core = prom_shim_acquire())) {
+	if (!*status || !(core = prom_core_acquire())) {
 		return;
 	}
 	prom_rs_dial_result(core, status, prom_msg_ts(msg));
-	prom_shim_release();
+	prom_core_release();
 }
 
 /* ---- endpoints ------------------------------------------------------------------------------------------------- */
@@ -191,11 +111,11 @@ static void on_endpoint_snapshot(void *data, struct stasis_subscription *sub, st
 	struct ast_endpoint_snapshot *s = stasis_message_data(msg);
 	const prom_rs_core *core;
 
-	if (!s || !(core = prom_shim_acquire())) {
+	if (!s || !(core = prom_core_acquire())) {
 		return;
 	}
 	prom_rs_endpoint_state(core, s->tech, s->resource, (int32_t)s->state, s->num_channels, prom_msg_ts(msg));
-	prom_shim_release();
+	prom_core_release();
 }
 
 /* PJSIP contact status with its qualify round trip ("roundtrip_usec" is a decimal string). */
@@ -215,12 +135,12 @@ static void on_contact_state(void *data, struct stasis_subscription *sub, struct
 	if (*rtt) {
 		rtt_us = strtoll(rtt, NULL, 10);
 	}
-	if (!(core = prom_shim_acquire())) {
+	if (!(core = prom_core_acquire())) {
 		return;
 	}
 	prom_rs_endpoint_contact(core, b->snapshot->tech, *name ? name : b->snapshot->resource, status, rtt_us,
 		prom_msg_ts(msg));
-	prom_shim_release();
+	prom_core_release();
 }
 
 /* Peer status of the whole endpoint (PJSIP: Reachable/Unreachable; other drivers: Registered, Lagged ...). */
@@ -233,11 +153,11 @@ static void on_endpoint_state(void *data, struct stasis_subscription *sub, struc
 	if (!b || !b->snapshot || !b->blob || !*(status = prom_json_str(b->blob, "peer_status"))) {
 		return;
 	}
-	if (!(core = prom_shim_acquire())) {
+	if (!(core = prom_core_acquire())) {
 		return;
 	}
 	prom_rs_endpoint_contact(core, b->snapshot->tech, b->snapshot->resource, status, -1, prom_msg_ts(msg));
-	prom_shim_release();
+	prom_core_release();
 }
 
 /* ---- RTCP ------------------------------------------------------------------------------------------------------ */
@@ -266,14 +186,14 @@ static void on_rtcp(void *data, struct stasis_subscription *sub, struct stasis_m
 		}
 	}
 	if (p->snapshot) {
-		endpoint_of(p->snapshot->base->name, endpoint, sizeof endpoint);
+		prom_endpoint_of(p->snapshot->base->name, endpoint, sizeof endpoint);
 	}
-	if (!(core = prom_shim_acquire())) {
+	if (!(core = prom_core_acquire())) {
 		return;
 	}
 	prom_rs_rtcp_report(core, p->snapshot ? p->snapshot->base->type : "", endpoint, direction,
 		block->ia_jitter / RTP_CLOCK_HZ, block->lost_count.fraction / 256.0, rtt, mes, prom_msg_ts(msg));
-	prom_shim_release();
+	prom_core_release();
 }
 
 /* ---- bridges --------------------------------------------------------------------------------------------------- */
@@ -308,7 +228,7 @@ static void on_bridge_snapshot(void *data, struct stasis_subscription *sub, stru
 	const struct ast_bridge_snapshot *n = u ? u->new_snapshot : NULL;
 	const prom_rs_core *core;
 
-	if (!(o || n) || !(core = prom_shim_acquire())) {
+	if (!(o || n) || !(core = prom_core_acquire())) {
 		return;
 	}
 	if (!o) {
@@ -321,7 +241,7 @@ static void on_bridge_snapshot(void *data, struct stasis_subscription *sub, stru
 		prom_rs_bridge_destroyed(core, o->uniqueid, prom_msg_ts(msg));
 		report_bridge(core, n, prom_msg_ts(msg));
 	}
-	prom_shim_release();
+	prom_core_release();
 }
 
 static void on_bridge_enter_leave(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
@@ -329,7 +249,7 @@ static void on_bridge_enter_leave(void *data, struct stasis_subscription *sub, s
 	struct ast_bridge_blob *b = stasis_message_data(msg);
 	const prom_rs_core *core;
 
-	if (!b || !b->bridge || !b->channel || !(core = prom_shim_acquire())) {
+	if (!b || !b->bridge || !b->channel || !(core = prom_core_acquire())) {
 		return;
 	}
 	if (stasis_message_type(msg) == ast_channel_entered_bridge_type()) {
@@ -337,7 +257,7 @@ static void on_bridge_enter_leave(void *data, struct stasis_subscription *sub, s
 	} else {
 		prom_rs_bridge_leave(core, b->bridge->uniqueid, b->channel->base->uniqueid, prom_msg_ts(msg));
 	}
-	prom_shim_release();
+	prom_core_release();
 }
 
 /* ---- security events and outbound registrations ---------------------------------------------------------------- */
@@ -358,11 +278,11 @@ static void on_security(void *data, struct stasis_subscription *sub, struct stas
 		!(name = ast_security_event_get_name((enum ast_security_event_type)type))) {
 		name = "Unknown";
 	}
-	if (!(core = prom_shim_acquire())) {
+	if (!(core = prom_core_acquire())) {
 		return;
 	}
 	prom_rs_security_event(core, prom_json_str(p->json, "Service"), name, prom_msg_ts(msg));
-	prom_shim_release();
+	prom_core_release();
 }
 
 static void on_registry(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
@@ -370,102 +290,305 @@ static void on_registry(void *data, struct stasis_subscription *sub, struct stas
 	struct ast_json_payload *p = stasis_message_data(msg);
 	const prom_rs_core *core;
 
-	if (!p || !p->json || !(core = prom_shim_acquire())) {
+	if (!p || !p->json || !(core = prom_core_acquire())) {
 		return;
 	}
 	prom_rs_outbound_registration(core, prom_json_str(p->json, "channeltype"), prom_json_str(p->json, "username"),
 		prom_json_str(p->json, "domain"), prom_json_str(p->json, "status"), prom_msg_ts(msg));
-	prom_shim_release();
+	prom_core_release();
 }
 
-/* ---- subscribe / unsubscribe ----------------------------------------------------------------------------------- */
+/* ---- app_queue, ConfBridge and module loads -------------------------------------------------------------------- */
 
-static struct stasis_message_router *router_new(struct stasis_topic *topic, const char *what)
+static void deliver_queue(const prom_rs_core *core, int kind, struct stasis_message *msg)
 {
-	struct stasis_message_router *r = topic ? stasis_message_router_create_pool(topic) : NULL;
+	struct ast_channel_blob *b = stasis_message_data(msg);
 
-	if (!r) {
-		ast_log(LOG_ERROR, "res_prom_rs: cannot subscribe to the %s topic\n", what);
+	if (b && b->snapshot && b->blob) {
+		prom_rs_queue_caller(core, prom_json_str(b->blob, "Queue"), b->snapshot->base->uniqueid, kind, prom_msg_ts(msg));
 	}
-	return r;
 }
 
-int prom_events_subscribe(const struct prom_shim_switches *sw)
+static void deliver_confbridge(const prom_rs_core *core, int kind, struct stasis_message *msg)
 {
-	prom_learned_set_switches(sw);
+	struct ast_bridge_blob *b = stasis_message_data(msg);
 
-	if (!(channel_router = router_new(ast_channel_topic_all(), "channel")) ||
-		ROUTE(channel_router, ast_channel_snapshot_type, SUB_CHANNELS, on_channel_snapshot) ||
-		ROUTE(channel_router, ast_channel_dial_type, SUB_CHANNELS, on_dial)) {
-		goto fail;
+	if (b && b->blob) {
+		prom_rs_confbridge_event(core, prom_json_str(b->blob, "conference"), kind, prom_msg_ts(msg));
 	}
-	if (!(endpoint_router = router_new(ast_endpoint_topic_all(), "endpoint")) ||
-		ROUTE(endpoint_router, ast_endpoint_snapshot_type, SUB_ENDPOINTS, on_endpoint_snapshot) ||
-		ROUTE(endpoint_router, ast_endpoint_contact_state_type, SUB_ENDPOINTS, on_contact_state) ||
-		ROUTE(endpoint_router, ast_endpoint_state_type, SUB_ENDPOINTS, on_endpoint_state)) {
-		goto fail;
+}
+
+/* app_queue and app_confbridge keep their message types private: their names (the order is the `kind` the C ABI
+ * takes), the application that publishes them, and how wide the subscription is while it learns. */
+static const struct prom_learned_spec queue_spec = {
+	.module = "app_queue.so",
+	.what = "app_queue callers",
+	.prefix = "queue_caller_",
+	.names = {"queue_caller_join_type", "queue_caller_leave_type", "queue_caller_abandon_type"},
+	.n_types = 3,
+	.app = "Queue",
+	.wide_formatters = STASIS_SUBSCRIPTION_FORMATTER_AMI, /* as the AMI subscribes: only messages it would show */
+	.deliver = deliver_queue,
+};
+
+static const struct prom_learned_spec confbridge_spec = {
+	.module = "app_confbridge.so",
+	.what = "ConfBridge",
+	.prefix = "confbridge_",
+	.names = {"confbridge_start_type", "confbridge_end_type", "confbridge_join_type", "confbridge_leave_type"},
+	.n_types = 4,
+	.app = "ConfBridge",
+	.wide_formatters = STASIS_SUBSCRIPTION_FORMATTER_NONE,
+	.deliver = deliver_confbridge,
+};
+
+static struct prom_learned queue_learned = PROM_LEARNED_INIT;
+static struct prom_learned confbridge_learned = PROM_LEARNED_INIT;
+
+static void on_module_event(void *data, struct stasis_subscription *sub, struct stasis_message *msg);
+
+/* ---- the route table ------------------------------------------------------------------------------------------- */
+
+#define MAX_ROUTES 3
+
+struct route {
+	struct stasis_message_type *(*type)(void);
+	const char *type_name;
+	stasis_subscription_cb handler;
+};
+
+#define ROUTE(type_fn, handler) { type_fn, #type_fn, handler }
+
+struct subscription {
+	const char *name;                      /* in the CLI */
+	struct stasis_topic *(*topic)(void);
+	const char *topic_name;                /* in log messages */
+	struct route routes[MAX_ROUTES];       /* a routed subscription: the message types it accepts, their handlers */
+	const struct prom_learned_spec *learn; /* or one that learns its types by name (prom_learned.c) ... */
+	struct prom_learned *learned;          /* ... and its state */
+	/* The collector switch (a core key) it follows. Only the learned subscriptions have one: the routed ones stay
+	 * subscribed whatever the switches (the core drops what a switched-off collector would count), as the channel
+	 * snapshots also drive the learned subscriptions' hints. */
+	const char *switch_key;
+	int unlisted;                          /* serves the others: not on the CLI's "Subscriptions:" line */
+};
+
+/* Indexed by enum prom_sub (prom_util.h), which also indexes the message counts. */
+static const struct subscription subscriptions[SUB_COUNT] = {
+	[SUB_CHANNELS] = { .name = "channels", .topic = ast_channel_topic_all, .topic_name = "channel",
+		.routes = { ROUTE(ast_channel_snapshot_type, on_channel_snapshot),
+			ROUTE(ast_channel_dial_type, on_dial) } },
+	[SUB_ENDPOINTS] = { .name = "endpoints", .topic = ast_endpoint_topic_all, .topic_name = "endpoint",
+		.routes = { ROUTE(ast_endpoint_snapshot_type, on_endpoint_snapshot),
+			ROUTE(ast_endpoint_contact_state_type, on_contact_state),
+			ROUTE(ast_endpoint_state_type, on_endpoint_state) } },
+	[SUB_RTP] = { .name = "rtcp", .topic = ast_rtp_topic, .topic_name = "RTP",
+		.routes = { ROUTE(ast_rtp_rtcp_sent_type, on_rtcp), ROUTE(ast_rtp_rtcp_received_type, on_rtcp) } },
+	[SUB_BRIDGES] = { .name = "bridges", .topic = ast_bridge_topic_all, .topic_name = "bridge",
+		.routes = { ROUTE(ast_bridge_snapshot_type, on_bridge_snapshot),
+			ROUTE(ast_channel_entered_bridge_type, on_bridge_enter_leave),
+			ROUTE(ast_channel_left_bridge_type, on_bridge_enter_leave) } },
+	[SUB_SECURITY] = { .name = "security", .topic = ast_security_topic, .topic_name = "security",
+		.routes = { ROUTE(ast_security_event_type, on_security) } },
+	[SUB_SYSTEM] = { .name = "registrations", .topic = ast_system_topic, .topic_name = "system",
+		.routes = { ROUTE(ast_system_registry_type, on_registry) } },
+	[SUB_MANAGER] = { .name = "module events", .topic = ast_manager_get_topic, .topic_name = "manager",
+		.routes = { ROUTE(ast_manager_get_generic_type, on_module_event) }, .unlisted = 1 },
+	[SUB_QUEUE] = { .name = "app_queue", .topic = ast_channel_topic_all, .topic_name = "channel",
+		.learn = &queue_spec, .learned = &queue_learned, .switch_key = "queues" },
+	[SUB_CONFBRIDGE] = { .name = "ConfBridge", .topic = ast_bridge_topic_all, .topic_name = "bridge",
+		.learn = &confbridge_spec, .learned = &confbridge_learned, .switch_key = "bridges" },
+};
+
+#define FOR_EACH_SUBSCRIPTION(i, s) for ((i) = 0, (s) = subscriptions; (i) < SUB_COUNT; (i)++, (s)++)
+
+/* The subscriptions whose types are learned: for the hints from channel snapshots and the loader's announcements. */
+static void hint_learned(const char *appl)
+{
+	const struct subscription *s;
+	int i;
+
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		if (s->learned) {
+			prom_learned_hint(s->learned, appl);
+		}
 	}
-	if (!(rtp_router = router_new(ast_rtp_topic(), "RTP")) ||
-		ROUTE(rtp_router, ast_rtp_rtcp_sent_type, SUB_RTP, on_rtcp) ||
-		ROUTE(rtp_router, ast_rtp_rtcp_received_type, SUB_RTP, on_rtcp)) {
-		goto fail;
+}
+
+/* The loader announces every module load and unload (an AMI event on the manager topic). */
+static void on_module_event(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
+{
+	struct ast_json_payload *p = stasis_message_data(msg);
+	const struct subscription *s;
+	const char *type, *module;
+	int i;
+
+	if (!p || !p->json) {
+		return;
 	}
-	if (!(bridge_router = router_new(ast_bridge_topic_all(), "bridge")) ||
-		ROUTE(bridge_router, ast_bridge_snapshot_type, SUB_BRIDGES, on_bridge_snapshot) ||
-		ROUTE(bridge_router, ast_channel_entered_bridge_type, SUB_BRIDGES, on_bridge_enter_leave) ||
-		ROUTE(bridge_router, ast_channel_left_bridge_type, SUB_BRIDGES, on_bridge_enter_leave)) {
-		goto fail;
+	type = prom_json_str(p->json, "type");
+	if (strcmp(type, "Load") && strcmp(type, "Unload")) {
+		return;
 	}
-	if (!(security_router = router_new(ast_security_topic(), "security")) ||
-		ROUTE(security_router, ast_security_event_type, SUB_SECURITY, on_security)) {
-		goto fail;
+	module = prom_json_str(ast_json_object_get(p->json, "event"), "Module");
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		if (s->learned) {
+			prom_learned_module_event(s->learned, module);
+		}
 	}
-	if (!(system_router = router_new(ast_system_topic(), "system")) ||
-		ROUTE(system_router, ast_system_registry_type, SUB_SYSTEM, on_registry)) {
-		goto fail;
+}
+
+void prom_events_track(void)
+{
+	int64_t now = prom_now_us();
+	const struct subscription *s;
+	int i;
+
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		if (s->learned) {
+			prom_learned_track(s->learned, now);
+		}
 	}
-	if (!(manager_router = router_new(ast_manager_get_topic(), "manager")) ||
-		ROUTE(manager_router, ast_manager_get_generic_type, SUB_MANAGER, prom_learned_on_module_event)) {
-		goto fail;
+}
+
+/* ---- subscribe / unsubscribe / describe, from the table -------------------------------------------------------- */
+
+static struct stasis_message_router *routers[SUB_COUNT];
+
+/* What a routed message's callback gets: the handler and the subscription to count it for. Filled from the table
+ * before the router exists (load runs alone), read by the callbacks afterwards. */
+struct route_ctx {
+	stasis_subscription_cb handler;
+	enum prom_sub sub;
+};
+static struct route_ctx route_ctxs[SUB_COUNT][MAX_ROUTES];
+
+static void counted(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
+{
+	const struct route_ctx *r = data;
+
+	prom_count(r->sub);
+	r->handler(NULL, sub, msg);
+}
+
+/* Adds a route, refusing a NULL type (which stasis would take as "accept everything"). */
+static int add_route(struct stasis_message_router *router, const struct route *rt, struct route_ctx *ctx)
+{
+	struct stasis_message_type *type = rt->type();
+
+	if (!type) {
+		ast_log(LOG_WARNING, "res_prom_rs: message type %s is not available (declined in stasis.conf?); its "
+			"events are not counted\n", rt->type_name);
+		return 0;
 	}
-	prom_learned_track();
+	if (stasis_message_router_add(router, type, counted, ctx)) {
+		ast_log(LOG_ERROR, "res_prom_rs: cannot route message type %s\n", rt->type_name);
+		return -1;
+	}
 	return 0;
-
-fail:
-	prom_events_unsubscribe();
-	return -1;
 }
 
+static int subscribe_routed(const struct subscription *s, enum prom_sub id)
+{
+	struct stasis_topic *topic = s->topic();
+	int j;
+
+	if (!(routers[id] = topic ? stasis_message_router_create_pool(topic) : NULL)) {
+		ast_log(LOG_ERROR, "res_prom_rs: cannot subscribe to the %s topic\n", s->topic_name);
+		return -1;
+	}
+	for (j = 0; j < MAX_ROUTES && s->routes[j].type; j++) {
+		route_ctxs[id][j] = (struct route_ctx){ s->routes[j].handler, id };
+		if (add_route(routers[id], &s->routes[j], &route_ctxs[id][j])) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void prom_events_set_switches(const prom_rs_config *cfg)
+{
+	const struct subscription *s;
+	char msg[256];
+	int i;
+
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		int64_t on = 1;
+
+		if (!s->switch_key) {
+			continue;
+		}
+		if (prom_rs_config_get_int(cfg, s->switch_key, &on) != PROM_RS_OK) {
+			prom_rs_last_error(msg, sizeof msg);
+			ast_log(LOG_WARNING, "res_prom_rs: %s stays on: %s\n", s->name, msg);
+		}
+		if (s->learned) {
+			prom_learned_want(s->learned, on != 0);
+		}
+	}
+}
+
+int prom_events_subscribe(const prom_rs_config *cfg)
+{
+	const struct subscription *s;
+	int i;
+
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		if (s->learned) {
+			prom_learned_init(s->learned, s->learn, s->topic, i);
+		}
+	}
+	prom_events_set_switches(cfg);
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		if (!s->learned && subscribe_routed(s, i)) {
+			prom_events_unsubscribe();
+			return -1;
+		}
+	}
+	/* The learned ones subscribe now rather than at the sampler's first run. */
+	prom_events_track();
+	return 0;
+}
+
+/* In the reverse of the table's order: the learned subscriptions go before the channel and manager subscriptions
+ * that hint and restart them. */
 void prom_events_unsubscribe(void)
 {
-	struct stasis_message_router **routers[] = {
-		&channel_router, &endpoint_router, &rtp_router, &bridge_router, &security_router, &system_router,
-		&manager_router,
-	};
-	size_t i;
+	int i;
 
-	prom_learned_unsubscribe_all();
-	for (i = 0; i < ARRAY_LEN(routers); i++) {
-		if (*routers[i]) {
-			stasis_message_router_unsubscribe_and_join(*routers[i]);
-			*routers[i] = NULL;
+	for (i = SUB_COUNT - 1; i >= 0; i--) {
+		if (subscriptions[i].learned) {
+			prom_learned_unsubscribe(subscriptions[i].learned);
+		} else if (routers[i]) {
+			stasis_message_router_unsubscribe_and_join(routers[i]);
+			routers[i] = NULL;
 		}
 	}
 }
 
 void prom_events_describe(int fd)
 {
-	size_t i;
+	const struct subscription *s;
+	char line[256], label[32];
+	size_t n = 0;
+	int i;
 
-	ast_cli(fd, "Subscriptions:    channels %s, endpoints %s, rtcp %s, bridges %s, security %s, registrations %s\n",
-		channel_router ? "on" : "off", endpoint_router ? "on" : "off", rtp_router ? "on" : "off",
-		bridge_router ? "on" : "off", security_router ? "on" : "off", system_router ? "on" : "off");
-	ast_cli(fd, "Stasis messages: ");
-	for (i = 0; i < SUB_COUNT; i++) {
-		ast_cli(fd, " %s %llu%s", sub_names[i], (unsigned long long)atomic_load(&handled[i]),
-			i + 1 < SUB_COUNT ? "," : "\n");
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		if (!s->learned && !s->unlisted && n < sizeof line) {
+			n += snprintf(line + n, sizeof line - n, "%s %s %s", n ? "," : "", s->name, routers[i] ? "on" : "off");
+		}
 	}
-	prom_learned_describe(fd);
+	ast_cli(fd, "Subscriptions:   %s\n", line);
+	ast_cli(fd, "Stasis messages: ");
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		ast_cli(fd, " %s %llu%s", s->name, prom_count_get(i), i + 1 < SUB_COUNT ? "," : "\n");
+	}
+	FOR_EACH_SUBSCRIPTION(i, s) {
+		if (s->learned) {
+			snprintf(label, sizeof label, "%s:", s->name);
+			prom_learned_describe(s->learned, fd, label);
+		}
+	}
 }
 
 /* ---- seeding --------------------------------------------------------------------------------------------------- */
@@ -519,7 +642,7 @@ static void seed_bridges(const prom_rs_core *core)
 	struct ao2_container *bridges = ast_bridges();
 	struct ao2_iterator it;
 	struct ast_bridge *bridge;
-	int64_t now = prom_shim_now_us();
+	int64_t now = prom_now_us();
 
 	if (!bridges) {
 		return;
@@ -542,7 +665,7 @@ static void seed_bridges(const prom_rs_core *core)
  * of a channel or bridge it already knows, and endpoint states are idempotent. */
 void prom_events_seed(void)
 {
-	const prom_rs_core *core = prom_shim_acquire();
+	const prom_rs_core *core = prom_core_acquire();
 
 	if (!core) {
 		return;
@@ -550,5 +673,5 @@ void prom_events_seed(void)
 	seed_channels(core);
 	seed_endpoints(core);
 	seed_bridges(core);
-	prom_shim_release();
+	prom_core_release();
 }

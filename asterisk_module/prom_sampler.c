@@ -2,7 +2,7 @@
  *
  * Uptime, last reload, active and processed calls are globals (no lock). Codecs and transcoding live on the channel
  * objects: each live channel is locked just long enough to copy three format names, and the core gets them after the
- * lock is released. The thread also looks after the app_queue and ConfBridge subscriptions (prom_events.c): it
+ * lock is released. The thread also looks after the app_queue and ConfBridge subscriptions (prom_events_track): it
  * starts them afresh when those modules are loaded or unloaded, and narrows them when learning takes too long.
  *
  * Nothing here may take the loader's lock (ast_module_check() and the like): `module unload res_prom_rs.so` holds it
@@ -86,15 +86,15 @@ static void sample_codecs(const prom_rs_core *core)
 
 static void sample_once(void)
 {
-	const prom_rs_core *core = prom_shim_acquire();
+	const prom_rs_core *core = prom_core_acquire();
 
 	if (!core) {
 		return;
 	}
-	prom_rs_sample_system(core, ast_get_version(), prom_shim_tv_us(&ast_startuptime),
-		prom_shim_tv_us(&ast_lastreloadtime), ast_active_calls(), ast_processed_calls(), prom_shim_now_us());
+	prom_rs_sample_system(core, ast_get_version(), prom_tv_us(&ast_startuptime),
+		prom_tv_us(&ast_lastreloadtime), ast_active_calls(), ast_processed_calls(), prom_now_us());
 	sample_codecs(core);
-	prom_shim_release();
+	prom_core_release();
 }
 
 static void *sampler_main(void *unused)
@@ -105,7 +105,7 @@ static void *sampler_main(void *unused)
 
 	for (;;) {
 		sample_once();
-		prom_learned_track();
+		prom_events_track();
 
 		ast_mutex_lock(&lock);
 		wait_ms = interval_ms;

@@ -3,7 +3,9 @@
  * The work is done by the res_prom_rs core (Rust, linked in as a static library, driven through the C ABI of
  * include/res_prom_rs.h). This file is the thin Asterisk side: the module descriptor, res_prom_rs.conf handed to the
  * core key by key, the core's log lines into Asterisk's logger, the `prom_rs show status` CLI command, and the
- * order in which things start and stop. Stasis subscriptions are in prom_events.c, the sampler in prom_sampler.c.
+ * order in which things start and stop. Stasis subscriptions are in prom_events.c, the sampler in prom_sampler.c
+ * (prom_shim.h shows how the files call each other). What the shim itself needs of the configuration (the sample
+ * interval, the collector switches) it reads back from the core with prom_rs_config_get_int, never from the text.
  *
  * Lifecycle: load = configure, start the core (it binds the scrape port), subscribe, seed, start the sampler.
  * unload = unsubscribe and join every subscription, stop and join the sampler, stop the core (joins its threads,
@@ -21,9 +23,7 @@
 
 #include "asterisk.h"
 
-#include <ctype.h>
 #include <dlfcn.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "asterisk/cli.h"
@@ -36,25 +36,6 @@
 
 #define CONFIG_FILE "res_prom_rs.conf"
 #define DEFAULT_SAMPLE_INTERVAL_MS 5000
-
-/* The running core, or NULL. Set before any event source starts and cleared only after every one has been joined
- * (see stop_all), so an event reads it with one atomic load and takes no lock (see prom_shim.h). */
-static _Atomic(prom_rs_core *) core;
-
-const prom_rs_core *prom_shim_acquire(void)
-{
-	return atomic_load_explicit(&core, memory_order_acquire);
-}
-
-void prom_shim_release(void)
-{
-}
-
-int64_t prom_shim_now_us(void)
-{
-	struct timeval now = ast_tvnow();
-	return prom_shim_tv_us(&now);
-}
 
 /* ---- logging --------------------------------------------------------------------------------------------------- */
 
@@ -87,47 +68,10 @@ static const char *core_error(prom_rs_result r, char *buf, size_t len)
 
 /* ---- configuration --------------------------------------------------------------------------------------------- */
 
-/* What the shim itself reads from the configuration the core has accepted. */
-struct shim_settings {
-	int64_t sample_interval_ms;
-	struct prom_shim_switches sw;
-};
-
-/* A duration as the core accepts it ("500ms", "5s", "2m", "1h", a bare number of seconds); the core has validated
- * the value already, so this only converts it. */
-static int64_t duration_ms(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	while (isspace((unsigned char)*end)) {
-		end++;
-	}
-	if (!strncasecmp(end, "ms", 2)) {
-		return (int64_t)v;
-	} else if (*end == 'm' || *end == 'M') {
-		return (int64_t)(v * 60000);
-	} else if (*end == 'h' || *end == 'H') {
-		return (int64_t)(v * 3600000);
-	}
-	return (int64_t)(v * 1000);
-}
-
-static void note_setting(struct shim_settings *st, const char *key, const char *value)
-{
-	if (!strcasecmp(key, "sample_interval")) {
-		st->sample_interval_ms = duration_ms(value);
-	} else if (!strcasecmp(key, "queues")) {
-		st->sw.queues = !ast_false(value);
-	} else if (!strcasecmp(key, "bridges")) {
-		st->sw.bridges = !ast_false(value);
-	}
-}
-
 /* Reads res_prom_rs.conf into a new core configuration: every key of [general] as is, every other section's keys as
  * `section.key`. Returns the configuration, or NULL after logging why (the file's line and the core's message). A
  * missing file means the defaults. */
-static prom_rs_config *read_config(struct shim_settings *st)
+static prom_rs_config *read_config(void)
 {
 	struct ast_flags flags = { 0 };
 	struct ast_config *cfg;
@@ -135,9 +79,6 @@ static prom_rs_config *read_config(struct shim_settings *st)
 	const char *cat = NULL;
 	char msg[512];
 	prom_rs_result r;
-
-	st->sample_interval_ms = DEFAULT_SAMPLE_INTERVAL_MS;
-	st->sw.queues = st->sw.bridges = 1;
 
 	if ((r = prom_rs_config_new(&out)) != PROM_RS_OK) {
 		ast_log(LOG_ERROR, "res_prom_rs: %s\n", core_error(r, msg, sizeof msg));
@@ -173,13 +114,24 @@ static prom_rs_config *read_config(struct shim_settings *st)
 				ast_config_destroy(cfg);
 				return NULL;
 			}
-			if (general) {
-				note_setting(st, v->name, v->value);
-			}
 		}
 	}
 	ast_config_destroy(cfg);
 	return out;
+}
+
+/* The sampler's interval as the core accepted it. */
+static int64_t sample_interval_ms(const prom_rs_config *cfg)
+{
+	int64_t ms = DEFAULT_SAMPLE_INTERVAL_MS;
+	char msg[512];
+	prom_rs_result r;
+
+	if ((r = prom_rs_config_get_int(cfg, "sample_interval", &ms)) != PROM_RS_OK) {
+		ast_log(LOG_WARNING, "res_prom_rs: sampling every %lld ms: %s\n", (long long)ms,
+			core_error(r, msg, sizeof msg));
+	}
+	return ms;
 }
 
 /* ---- CLI ------------------------------------------------------------------------------------------------------- */
@@ -204,7 +156,7 @@ static char *cli_show_status(struct ast_cli_entry *e, int cmd, struct ast_cli_ar
 	if (a->argc != 3) {
 		return CLI_SHOWUSAGE;
 	}
-	if (!(c = prom_shim_acquire())) {
+	if (!(c = prom_core_acquire())) {
 		ast_cli(a->fd, "res_prom_rs is not running\n");
 		return CLI_SUCCESS;
 	}
@@ -215,7 +167,7 @@ static char *cli_show_status(struct ast_cli_entry *e, int cmd, struct ast_cli_ar
 			len > 1 && buf[len - 2] != '\n' ? "\n" : "");
 		ast_free(buf);
 	}
-	prom_shim_release();
+	prom_core_release();
 	prom_events_describe(a->fd);
 	return CLI_SUCCESS;
 }
@@ -250,7 +202,7 @@ static void stop_all(void)
 	prom_sampler_stop();
 	prom_events_unsubscribe();
 	/* No event source is left (the CLI command is unregistered before this runs): the core can go. */
-	prom_rs_core_stop(atomic_exchange(&core, NULL));
+	prom_rs_core_stop(prom_core_take());
 	/* Nothing may call back into this file once it is unloaded. */
 	prom_rs_set_logger(NULL, NULL);
 }
@@ -264,7 +216,6 @@ static int unload_module(void)
 
 static int load_module(void)
 {
-	struct shim_settings st;
 	prom_rs_config *cfg;
 	prom_rs_core *started = NULL;
 	prom_rs_result r;
@@ -278,21 +229,23 @@ static int load_module(void)
 	}
 	prom_rs_set_logger(core_log, NULL);
 
-	if (!(cfg = read_config(&st))) {
+	if (!(cfg = read_config())) {
 		goto decline;
 	}
 	r = prom_rs_core_start(cfg, &started);
-	prom_rs_config_free(cfg);
 	if (r != PROM_RS_OK) {
 		ast_log(LOG_ERROR, "res_prom_rs: cannot start: %s\n", core_error(r, msg, sizeof msg));
+		prom_rs_config_free(cfg);
 		goto decline;
 	}
-	atomic_store_explicit(&core, started, memory_order_release);
+	prom_core_set(started);
 
-	if (prom_events_subscribe(&st.sw) || prom_sampler_start(st.sample_interval_ms)) {
+	if (prom_events_subscribe(cfg) || prom_sampler_start(sample_interval_ms(cfg))) {
+		prom_rs_config_free(cfg);
 		stop_all();
 		return AST_MODULE_LOAD_DECLINE;
 	}
+	prom_rs_config_free(cfg);
 	prom_events_seed();
 	ast_cli_register_multiple(cli_entries, ARRAY_LEN(cli_entries));
 	return AST_MODULE_LOAD_SUCCESS;
@@ -306,8 +259,7 @@ decline:
  * configuration in place. */
 static int reload_module(void)
 {
-	struct shim_settings st;
-	prom_rs_config *cfg = read_config(&st);
+	prom_rs_config *cfg = read_config();
 	prom_rs_result r;
 	char msg[512];
 
@@ -316,18 +268,17 @@ static int reload_module(void)
 		return AST_MODULE_LOAD_DECLINE;
 	}
 	/* The core applies a reload safely while events keep arriving (C ABI), so nothing is paused here. */
-	prom_rs_core *running = atomic_load_explicit(&core, memory_order_acquire);
+	prom_rs_core *running = prom_core_running();
 	r = running ? prom_rs_core_reload(running, cfg) : PROM_RS_ERR_STATE;
 	if (r != PROM_RS_OK) {
 		core_error(r, msg, sizeof msg);
-	}
-	prom_rs_config_free(cfg);
-	if (r != PROM_RS_OK) {
+		prom_rs_config_free(cfg);
 		ast_log(LOG_WARNING, "res_prom_rs: reload refused (%s); the running configuration stays in force\n", msg);
 		return AST_MODULE_LOAD_DECLINE;
 	}
-	prom_learned_set_switches(&st.sw);
-	prom_sampler_set_interval(st.sample_interval_ms);
+	prom_events_set_switches(cfg);
+	prom_sampler_set_interval(sample_interval_ms(cfg));
+	prom_rs_config_free(cfg);
 	return AST_MODULE_LOAD_SUCCESS;
 }
 

@@ -304,6 +304,17 @@ prom_rs_result prom_rs_config_set(prom_rs_config *cfg,
                                   const char *value);
 
 /*
+ Reads back the value `cfg` holds for `key` (spelled as for `prom_rs_config_set`; the default when the key was
+ not set), so a shim acts on what the core accepted instead of parsing the text again: a boolean as 0 or 1, a
+ duration in milliseconds, an integer as it is. An unknown key, or one whose value is text (an address, a path, a
+ list), returns `PROM_RS_ERR_CONFIG` and a message naming the key and the keys that can be read. `*out` is
+ written only on success. `cfg` is only read.
+ */
+prom_rs_result prom_rs_config_get_int(const prom_rs_config *cfg,
+                                      const char *key,
+                                      int64_t *out);
+
+/*
  Frees a configuration. NULL is allowed.
  */
 void prom_rs_config_free(prom_rs_config *cfg);

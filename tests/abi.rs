@@ -74,6 +74,81 @@ fn config_errors_name_the_key_the_value_and_what_is_allowed() {
     assert!(msg.contains("auth_password"), "{msg}");
 }
 
+type GetIntFn = unsafe extern "C" fn(Cfg, *const c_char, *mut i64) -> i32;
+
+/// `prom_rs_config_get_int(cfg, key, &out)`: the value, or the code and the message. `out` starts at a marker so a
+/// failure that wrote it anyway shows.
+fn get_int(lib: &Lib, cfg: Cfg, key: &str) -> Result<i64, (i32, String)> {
+    let get = lib.sym::<GetIntFn>("prom_rs_config_get_int");
+    let key = CString::new(key).unwrap();
+    let mut out = -7_i64;
+    // SAFETY: valid handle, string and out pointer.
+    let r = unsafe { get(cfg, key.as_ptr(), &mut out) };
+    if r == OK {
+        Ok(out)
+    } else {
+        assert_eq!(out, -7, "out written on failure");
+        Err((r, lib.last_error()))
+    }
+}
+
+#[test]
+fn config_get_int_reads_back_booleans_durations_and_integers() {
+    let lib = Lib::load();
+    let cfg = lib.config(&[]);
+    assert_eq!(get_int(&lib, cfg, "sample_interval"), Ok(5000));
+    assert_eq!(get_int(&lib, cfg, "queues"), Ok(1));
+    assert_eq!(get_int(&lib, cfg, "port"), Ok(9101));
+    lib.free_config(cfg);
+
+    let cfg = lib.config(&[
+        ("sample_interval", "250ms"),
+        ("queues", "no"),
+        ("bridges", "yes"),
+        ("vicidial.interval", "2m"),
+        ("max_series_per_family", "42"),
+    ]);
+    assert_eq!(get_int(&lib, cfg, "sample_interval"), Ok(250));
+    assert_eq!(get_int(&lib, cfg, "queues"), Ok(0));
+    assert_eq!(
+        get_int(&lib, cfg, "Bridges"),
+        Ok(1),
+        "keys are case-insensitive"
+    );
+    assert_eq!(get_int(&lib, cfg, "vicidial.interval"), Ok(120_000));
+    assert_eq!(get_int(&lib, cfg, "max_series_per_family"), Ok(42));
+
+    let (code, msg) = get_int(&lib, cfg, "sample_intervall").unwrap_err();
+    assert_eq!(code, ERR_CONFIG);
+    assert!(
+        msg.contains("\"sample_intervall\"")
+            && msg.contains("did you mean \"sample_interval\"")
+            && msg.contains("booleans (as 0 or 1), durations (in milliseconds) and integers"),
+        "{msg}"
+    );
+    let (code, msg) = get_int(&lib, cfg, "bindaddr").unwrap_err();
+    assert_eq!(code, ERR_CONFIG);
+    assert!(
+        msg.contains("\"bindaddr\"")
+            && msg.contains("holds text")
+            && msg.contains("sample_interval"),
+        "{msg}"
+    );
+
+    let get = lib.sym::<GetIntFn>("prom_rs_config_get_int");
+    let key = CString::new("port").unwrap();
+    let mut out = 0_i64;
+    // SAFETY: NULL where NULL is being tested, valid pointers elsewhere.
+    unsafe {
+        assert_eq!(get(cfg, key.as_ptr(), std::ptr::null_mut()), ERR_NULL);
+        assert!(lib.last_error().contains("out"), "{}", lib.last_error());
+        assert_eq!(get(cfg, std::ptr::null(), &mut out), ERR_NULL);
+        assert_eq!(get(std::ptr::null_mut(), key.as_ptr(), &mut out), ERR_NULL);
+    }
+    assert_eq!(out, 0);
+    lib.free_config(cfg);
+}
+
 #[test]
 fn a_port_in_use_is_a_clear_error() {
     let lib = Lib::load();

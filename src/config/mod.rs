@@ -4,6 +4,7 @@
 //! `section.key`. Every value is checked at once and a bad one is refused with a message naming the key, the value
 //! and what is allowed; [`ConfigBuilder::finish`] then checks the keys that only make sense together.
 
+mod query;
 pub mod values;
 
 use std::collections::BTreeMap;

@@ -127,6 +127,31 @@ pub extern "C" fn prom_rs_config_set(
     }
 }
 
+/// Reads back the value `cfg` holds for `key` (spelled as for `prom_rs_config_set`; the default when the key was
+/// not set), so a shim acts on what the core accepted instead of parsing the text again: a boolean as 0 or 1, a
+/// duration in milliseconds, an integer as it is. An unknown key, or one whose value is text (an address, a path, a
+/// list), returns `PROM_RS_ERR_CONFIG` and a message naming the key and the keys that can be read. `*out` is
+/// written only on success. `cfg` is only read.
+#[no_mangle]
+pub extern "C" fn prom_rs_config_get_int(
+    cfg: *const prom_rs_config,
+    key: *const c_char,
+    out: *mut i64,
+) -> prom_rs_result {
+    ffi_panic_boundary! {
+        let b = try_ffi!(builder_ref(cfg));
+        let key = try_ffi!(arg_str(key, "key"));
+        let out = try_ffi!(arg_mut(out, "out"));
+        match b.get_int(key) {
+            Ok(v) => {
+                *out = v;
+                PROM_RS_OK
+            }
+            Err(e) => fail(PROM_RS_ERR_CONFIG, e.to_string()),
+        }
+    }
+}
+
 /// Frees a configuration. NULL is allowed.
 #[no_mangle]
 pub extern "C" fn prom_rs_config_free(cfg: *mut prom_rs_config) {

@@ -52,6 +52,29 @@ def find_moddir(binary):
     raise SystemExit(f"cannot find the modules of {binary}; set ASTERISK_MODDIR")
 
 
+def find_docdir(binary):
+    """The XML documentation of the Asterisk installed at `binary` (ASTERISK_DATADIR overrides its data folder), or
+    None. An Asterisk built with XML documentation refuses to boot without it ("Stasis initialization failed": stasis
+    cannot register its config options with no documentation to attach them to)."""
+    env = os.environ.get("ASTERISK_DATADIR")
+    prefix = os.path.dirname(os.path.dirname(os.path.realpath(binary)))
+    cands = [env] if env else []
+    try:
+        with open(os.path.join(prefix, "etc/asterisk/asterisk.conf")) as f:
+            m = re.search(r"^\s*astdatadir\s*=>?\s*(\S+)", f.read(), re.M)
+            if m:
+                cands.append(m.group(1))
+    except OSError:
+        pass
+    cands += [os.path.join(prefix, "var/lib/asterisk"), os.path.join(prefix, "share/asterisk"),
+              "/usr/share/asterisk", "/var/lib/asterisk"]
+    for cand in cands:
+        doc = os.path.join(cand, "documentation")
+        if os.path.isfile(os.path.join(doc, "core-en_US.xml")):
+            return doc
+    return None
+
+
 MODULES = """
 res_timing_timerfd res_sorcery_config res_sorcery_memory res_sorcery_astdb res_pjproject res_pjsip
 res_pjsip_session res_pjsip_authenticator_digest res_pjsip_endpoint_identifier_ip res_pjsip_endpoint_identifier_user
@@ -62,6 +85,9 @@ app_verbose bridge_simple bridge_native_rtp bridge_softmix bridge_holding bridge
 bridge_builtin_interval_features chan_bridge_media codec_ulaw codec_alaw codec_gsm codec_a_mu format_wav format_pcm
 format_sln func_callerid func_channel func_strings func_logic func_hangupcause func_global
 """.split()
+# What bench.py loads besides: Asterisk's own exporter, to compare with. scripts/build-test-asterisk.sh builds
+# MODULES + BENCH_MODULES.
+BENCH_MODULES = ["res_prometheus"]
 
 
 class Lab:
@@ -116,6 +142,10 @@ class Lab:
             if name.endswith(".so") and name != "res_prom_rs.so":
                 os.symlink(os.path.join(self.moddir_stock, name), self.path("modules", name))
         os.symlink(self.module, self.path("modules", "res_prom_rs.so"))
+        # astdatadir is the run directory's lib/: it needs the installed documentation when Asterisk has XML docs.
+        docdir = find_docdir(self.binary)
+        if docdir:
+            os.symlink(docdir, self.path("lib", "documentation"))
         self.write("asterisk.conf", f"""[directories]
 astetcdir => {self.path('etc')}
 astmoddir => {self.path('modules')}

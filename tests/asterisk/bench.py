@@ -128,7 +128,7 @@ def main():
     hold = env_int("BENCH_HOLD_MS", 5000)
     cpu_secs = env_int("BENCH_CPU_SECONDS", 45)
     settle = env_int("BENCH_SETTLE_SECONDS", 65)
-    lab = h.Lab(binary, os.path.abspath(module), {}, extra_modules=["res_prometheus"], http_port=h.free_port(),
+    lab = h.Lab(binary, os.path.abspath(module), {}, extra_modules=h.BENCH_MODULES, http_port=h.free_port(),
                 rtp_ports=3000, keep=bool(os.environ.get("PROM_RS_KEEP")))
     lab.prom_conf = {"port": lab.scrape_port}
     for kv in filter(None, os.environ.get("BENCH_PROM_CONF", "").split(",")):  # e.g. queues=no,bridges=no

@@ -1,7 +1,7 @@
-/* prom_api.h - the table of res_prom_rs entry points the reference host calls.
+/* prom_api.h - the table of res_prom_rs entry points a host that dlopen()s the core calls (the reference host today).
  *
- * The host never links against the core: it dlopen()s the shared object and resolves every symbol below into a
- * struct of function pointers (see prom_api_load in prom_host.c). The pointer types are taken from the header's own
+ * Such a host never links against the core: it dlopen()s the shared object and resolves every symbol below into a
+ * struct of function pointers (prom_api_load). The pointer types are taken from the header's own
  * prototypes with __typeof__, so a signature change in the generated header is caught by the compiler here instead
  * of becoming a silent ABI mismatch at run time. Host code stores results in plain `int` and compares them with
  * PROM_RS_OK, so it does not depend on the exact enum type name cbindgen chooses.
@@ -30,9 +30,18 @@
 #define PROM_API_MEMBER(name) __typeof__(prom_rs_##name) *name;
 
 struct prom_api {
-  void *handle; /* dlopen handle; NULL once unloaded */
+  void *handle;    /* dlopen handle; NULL once unloaded */
+  const char *who; /* first word of our messages on stderr, e.g. "prom_host" */
   PROM_API_SYMBOLS(PROM_API_MEMBER)
 };
+
+/* dlopen()s the core at PATH (a bare file name means the current directory, not the library search path), resolves
+ * every symbol and checks that it speaks our ABI version. Returns 0, or -1 after a message starting with WHO (a
+ * static string, kept for later messages); nothing is left open then. */
+int prom_api_load(struct prom_api *api, const char *path, const char *who);
+
+/* dlclose()s the core; a second call, or one after a failed load, does nothing. */
+void prom_api_unload(struct prom_api *api);
 
 /* Copy the core's message for the last failing call made on THIS thread (the core keeps it thread-local) into buf,
  * falling back to prom_rs_strerror(rc) when the core left no message. Returns buf. */

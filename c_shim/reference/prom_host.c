@@ -10,7 +10,6 @@
  * Exit status: 0 after a clean stop, 1 when the library cannot be loaded or the core cannot start (e.g. port in
  * use), 2 for bad arguments, an unreadable trace or an invalid configuration.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -205,80 +204,6 @@ static int mask_signals(int how) {
 
 /* ---- core library --------------------------------------------------------------------------------------------- */
 
-struct symbol_entry {
-  const char *name;
-  size_t offset; /* of the function pointer inside struct prom_api */
-};
-
-#define PROM_API_ENTRY(n) {"prom_rs_" #n, offsetof(struct prom_api, n)},
-static const struct symbol_entry SYMBOLS[] = {PROM_API_SYMBOLS(PROM_API_ENTRY)};
-
-/* POSIX guarantees dlsym's void * converts to a function pointer; we store it bytewise into the table slot. */
-_Static_assert(sizeof(void *) == sizeof(void (*)(void)), "function pointers must be object-pointer sized");
-
-/* Fills every slot of API from the SYMBOLS table. Returns 0, or -1 after naming the first missing symbol. */
-static int resolve_symbols(struct prom_api *api, const char *path) {
-  for (size_t i = 0; i < sizeof SYMBOLS / sizeof SYMBOLS[0]; i++) {
-    (void)dlerror(); /* clear any stale error so the check below is about this lookup */
-    void *sym = dlsym(api->handle, SYMBOLS[i].name);
-    if (!sym) { /* dlerror() would only repeat the path and the name */
-      fprintf(stderr, "prom_host: %s: missing symbol %s (not a res_prom_rs core, or too old)\n", path,
-              SYMBOLS[i].name);
-      return -1;
-    }
-    memcpy((char *)api + SYMBOLS[i].offset, &sym, sizeof sym);
-  }
-  return 0;
-}
-
-static void prom_api_unload(struct prom_api *api) {
-  if (!api->handle) return;
-  if (dlclose(api->handle) != 0) fprintf(stderr, "prom_host: dlclose: %s\n", dlerror());
-  api->handle = NULL;
-}
-
-/* dlopen()s the core, resolves its symbols and checks that it speaks our ABI version. */
-static int prom_api_load(struct prom_api *api, const char *path) {
-  /* A bare file name would make dlopen search the library path; the host means "relative to the cwd". */
-  char buf[4096];
-  const char *open_path = path;
-  if (!strchr(path, '/')) {
-    int n = snprintf(buf, sizeof buf, "./%s", path);
-    if (n < 0 || (size_t)n >= sizeof buf) {
-      fprintf(stderr, "prom_host: library path too long: %s\n", path);
-      return -1;
-    }
-    open_path = buf;
-  }
-  memset(api, 0, sizeof *api);
-  api->handle = dlopen(open_path, RTLD_NOW | RTLD_LOCAL);
-  if (!api->handle) {
-    fprintf(stderr, "prom_host: cannot load %s: %s\n", path, dlerror());
-    return -1;
-  }
-  if (resolve_symbols(api, path) != 0) {
-    prom_api_unload(api);
-    return -1;
-  }
-  uint32_t abi = api->abi_version();
-  if (abi != (uint32_t)PROM_RS_ABI_VERSION) {
-    fprintf(stderr, "prom_host: %s implements ABI version %u but this host was built for version %u; refusing it\n",
-            path, (unsigned)abi, (unsigned)PROM_RS_ABI_VERSION);
-    prom_api_unload(api);
-    return -1;
-  }
-  return 0;
-}
-
-const char *prom_api_error(const struct prom_api *api, int rc, char *buf, size_t len) {
-  if (len == 0) return "";
-  buf[0] = '\0';
-  if (api->last_error(buf, len) > 0 && buf[0] != '\0') return buf; /* truncation is fine for a log line */
-  const char *name = api->strerror(rc);
-  if (snprintf(buf, len, "%s (code %d)", name ? name : "unknown error", rc) < 0) buf[0] = '\0';
-  return buf;
-}
-
 /* Logger handed to the core; it may be called from any of the core's threads. One fprintf per message keeps lines
  * whole, since stdio locks the stream per call. */
 static void host_log(int32_t level, const char *message, void *userdata) {
@@ -462,7 +387,7 @@ static int replay_trace(struct host *h, const char *trace) {
 
 /* Loads the library, applies the configuration and starts the core (with our signals blocked, see mask_signals). */
 static int host_open(struct host *h) {
-  if (prom_api_load(&h->api, h->opt.lib) != 0) return EXIT_RUNTIME;
+  if (prom_api_load(&h->api, h->opt.lib, "prom_host") != 0) return EXIT_RUNTIME;
   h->api.set_logger(host_log, NULL);
   const char *version = h->api.version();
   fprintf(stderr, "prom_host: loaded %s (res_prom_rs %s, ABI %u)\n", h->opt.lib, version ? version : "?",
