@@ -9,6 +9,9 @@
 //! `build/prom_host`), `BENCH_REPORT` (output, default `BENCHMARKS.md` in the crate root), `BENCH_QUICK=1` (a tenth
 //! of the iterations, for trying changes; do not publish those figures).
 
+// Calls the built library's C ABI through dlopen: unsafe by nature (Cargo.toml denies it elsewhere).
+#![allow(unsafe_code)]
+
 mod support;
 
 use std::path::{Path, PathBuf};
