@@ -257,26 +257,29 @@ mod tests {
     fn bad_lines_say_what_is_wrong() {
         assert_eq!(decode("# comment", |_| ()).unwrap(), None);
         assert_eq!(decode("   ", |_| ()).unwrap(), None);
-        assert!(decode("nope\t1", |_| ())
-            .unwrap_err()
-            .contains("unknown event \"nope\""));
-        assert!(decode("dial_result\tANSWER", |_| ())
-            .unwrap_err()
-            .contains("missing argument ts_us"));
-        assert!(decode("dial_result\tANSWER\tx", |_| ())
-            .unwrap_err()
-            .contains("not a number"));
-        assert!(decode("dial_result\tANSWER\t1\t2", |_| ())
-            .unwrap_err()
-            .contains("2 arguments expected, 3 given"));
-        assert!(decode("dial_result\t\\N\t1", |_| ())
-            .unwrap_err()
-            .contains("may not be NULL"));
-        assert!(decode("dial_result\ta\\qb\t1", |_| ())
-            .unwrap_err()
-            .contains("bad escape"));
-        assert!(decode("sample_codecs_end\t1", |_| ())
-            .unwrap_err()
-            .contains("0 arguments expected, 1 given"));
+        // The messages of before the event table, to the letter.
+        for (line, error) in [
+            ("nope\t1", "unknown event \"nope\""),
+            ("dial_result\tANSWER", "dial_result: missing argument ts_us"),
+            (
+                "dial_result\tANSWER\tx",
+                "dial_result: argument ts_us is not a number: \"x\"",
+            ),
+            (
+                "dial_result\tANSWER\t1\t2",
+                "dial_result: 2 arguments expected, 3 given",
+            ),
+            (
+                "dial_result\t\\N\t1",
+                "dial_result: argument dialstatus may not be NULL",
+            ),
+            ("dial_result\ta\\qb\t1", "bad escape \"\\q\""),
+            (
+                "sample_codecs_end\t1",
+                "sample_codecs_end: 0 arguments expected, 1 given",
+            ),
+        ] {
+            assert_eq!(decode(line, |_| ()).unwrap_err(), error, "{line:?}");
+        }
     }
 }
