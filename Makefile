@@ -60,9 +60,10 @@ check-header: header ## Fail when the committed header is not what cbindgen gene
 test-deps: ## Install what the tests need (Debian packages), once
 	@scripts/install-test-deps.sh
 
-lint: ## rustfmt and clippy, warnings as errors
+lint: ## rustfmt, clippy and rustdoc, warnings as errors (the lint levels are in Cargo.toml's [lints])
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
 test: test-deps all $(FAULT_LIB) check-header lint ## Install test dependencies, then run every test
 	@mkdir -p build

@@ -11,6 +11,9 @@
 //! earlier build for section 7 and its commit), `BENCH_QUICK=1` (a tenth
 //! of the iterations, for trying changes; do not publish those figures).
 
+// Calls the built library's C ABI through dlopen: unsafe by nature (Cargo.toml denies it elsewhere).
+#![allow(unsafe_code)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,9 @@
 //! The C ABI as a host uses it: the built cdylib loaded with dlopen, configuration, errors, reload, concurrency,
 //! bad arguments and panics.
 
+// Calls the built library's C ABI through dlopen: unsafe by nature (Cargo.toml denies it elsewhere).
+#![allow(unsafe_code)]
+
 mod common;
 use common::*;
 use std::ffi::{c_char, c_void, CStr, CString};

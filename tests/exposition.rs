@@ -1,6 +1,9 @@
 //! The page is valid exposition in both formats: `promtool check metrics` and an independent parser
 //! (openmetrics-parser) accept it, hostile label values round-trip, and distinct label tuples stay distinct.
 
+// Calls the built library's C ABI through dlopen: unsafe by nature (Cargo.toml denies it elsewhere).
+#![allow(unsafe_code)]
+
 mod common;
 use common::*;
 use openmetrics_parser::{openmetrics::parse_openmetrics, prometheus::parse_prometheus};

@@ -2,6 +2,9 @@
 //! a recorded trace replays to the same values, signals stop it cleanly, errors exit with the core's message, and
 //! it runs clean under valgrind.
 
+// Calls the built library's C ABI through dlopen: unsafe by nature (Cargo.toml denies it elsewhere).
+#![allow(unsafe_code)]
+
 mod common;
 use common::*;
 use std::io::{BufRead, BufReader};

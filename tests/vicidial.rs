@@ -5,6 +5,9 @@
 //! Tests that do not stop the server share one (each with its own database); the kill/restart test has its own.
 //! Intervals are 1 s and timeouts below 1 s; every wait polls the page up to a deadline instead of sleeping blindly.
 
+// Calls the built library's C ABI through dlopen: unsafe by nature (Cargo.toml denies it elsewhere).
+#![allow(unsafe_code)]
+
 mod common;
 #[path = "vicidial/server.rs"]
 mod server;

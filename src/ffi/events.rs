@@ -8,8 +8,17 @@ use super::lifecycle::{core_ref, prom_rs_core};
 use super::*;
 use crate::event::Event;
 
-fn dispatch(core: *const prom_rs_core, ev: Result<Event<'_>, prom_rs_result>) -> prom_rs_result {
-    let core = try_ffi!(core_ref(core));
+/// Passes one event (or the error converting its arguments) to the core.
+///
+/// # Safety
+///
+/// `core` is NULL or a live core handle, as for [`core_ref`].
+unsafe fn dispatch(
+    core: *const prom_rs_core,
+    ev: Result<Event<'_>, prom_rs_result>,
+) -> prom_rs_result {
+    // SAFETY: this function's contract is that of `core_ref`.
+    let core = try_ffi!(unsafe { core_ref(core) });
     let ev = try_ffi!(ev);
     match core.dispatch(&ev) {
         Ok(()) => PROM_RS_OK,
@@ -29,13 +38,17 @@ pub extern "C" fn prom_rs_channel_created(
     created_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::ChannelCreated {
-            uniqueid: arg_str(uniqueid, "uniqueid")?,
-            tech: arg_str(tech, "tech")?,
-            endpoint: arg_str(endpoint, "endpoint")?,
-            state,
-            created_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::ChannelCreated {
+                uniqueid: arg_str(uniqueid, "uniqueid")?,
+                tech: arg_str(tech, "tech")?,
+                endpoint: arg_str(endpoint, "endpoint")?,
+                state,
+                created_us,
+            }))())
+        }
     }
 }
 
@@ -48,7 +61,11 @@ pub extern "C" fn prom_rs_channel_state(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::ChannelState { uniqueid: arg_str(uniqueid, "uniqueid")?, state, ts_us }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::ChannelState { uniqueid: arg_str(uniqueid, "uniqueid")?, state, ts_us }))())
+        }
     }
 }
 
@@ -64,13 +81,17 @@ pub extern "C" fn prom_rs_channel_hangup(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::ChannelHangup {
-            uniqueid: arg_str(uniqueid, "uniqueid")?,
-            tech: arg_str(tech, "tech")?,
-            cause,
-            created_us,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::ChannelHangup {
+                uniqueid: arg_str(uniqueid, "uniqueid")?,
+                tech: arg_str(tech, "tech")?,
+                cause,
+                created_us,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -83,7 +104,11 @@ pub extern "C" fn prom_rs_dial_result(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::DialResult { dialstatus: arg_str(dialstatus, "dialstatus")?, ts_us }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::DialResult { dialstatus: arg_str(dialstatus, "dialstatus")?, ts_us }))())
+        }
     }
 }
 
@@ -98,13 +123,17 @@ pub extern "C" fn prom_rs_endpoint_state(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::EndpointState {
-            tech: arg_str(tech, "tech")?,
-            resource: arg_str(resource, "resource")?,
-            state,
-            channel_count,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::EndpointState {
+                tech: arg_str(tech, "tech")?,
+                resource: arg_str(resource, "resource")?,
+                state,
+                channel_count,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -121,13 +150,17 @@ pub extern "C" fn prom_rs_endpoint_contact(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::EndpointContact {
-            tech: arg_str(tech, "tech")?,
-            resource: arg_str(resource, "resource")?,
-            status: arg_str(status, "status")?,
-            rtt_us,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::EndpointContact {
+                tech: arg_str(tech, "tech")?,
+                resource: arg_str(resource, "resource")?,
+                status: arg_str(status, "status")?,
+                rtt_us,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -146,16 +179,20 @@ pub extern "C" fn prom_rs_rtcp_report(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::RtcpReport {
-            tech: arg_str(tech, "tech")?,
-            endpoint: arg_str(endpoint, "endpoint")?,
-            direction,
-            jitter_seconds,
-            loss_ratio,
-            rtt_seconds,
-            mes,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::RtcpReport {
+                tech: arg_str(tech, "tech")?,
+                endpoint: arg_str(endpoint, "endpoint")?,
+                direction,
+                jitter_seconds,
+                loss_ratio,
+                rtt_seconds,
+                mes,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -169,12 +206,16 @@ pub extern "C" fn prom_rs_bridge_created(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::BridgeCreated {
-            bridge_id: arg_str(bridge_id, "bridge_id")?,
-            technology: arg_str(technology, "technology")?,
-            invisible,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::BridgeCreated {
+                bridge_id: arg_str(bridge_id, "bridge_id")?,
+                technology: arg_str(technology, "technology")?,
+                invisible,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -186,7 +227,11 @@ pub extern "C" fn prom_rs_bridge_destroyed(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::BridgeDestroyed { bridge_id: arg_str(bridge_id, "bridge_id")?, ts_us }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::BridgeDestroyed { bridge_id: arg_str(bridge_id, "bridge_id")?, ts_us }))())
+        }
     }
 }
 
@@ -199,11 +244,15 @@ pub extern "C" fn prom_rs_bridge_enter(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::BridgeEnter {
-            bridge_id: arg_str(bridge_id, "bridge_id")?,
-            uniqueid: arg_str(uniqueid, "uniqueid")?,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::BridgeEnter {
+                bridge_id: arg_str(bridge_id, "bridge_id")?,
+                uniqueid: arg_str(uniqueid, "uniqueid")?,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -216,11 +265,15 @@ pub extern "C" fn prom_rs_bridge_leave(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::BridgeLeave {
-            bridge_id: arg_str(bridge_id, "bridge_id")?,
-            uniqueid: arg_str(uniqueid, "uniqueid")?,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::BridgeLeave {
+                bridge_id: arg_str(bridge_id, "bridge_id")?,
+                uniqueid: arg_str(uniqueid, "uniqueid")?,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -233,7 +286,11 @@ pub extern "C" fn prom_rs_confbridge_event(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::Confbridge { conference: arg_str(conference, "conference")?, kind, ts_us }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::Confbridge { conference: arg_str(conference, "conference")?, kind, ts_us }))())
+        }
     }
 }
 
@@ -247,12 +304,16 @@ pub extern "C" fn prom_rs_queue_caller(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::QueueCaller {
-            queue: arg_str(queue, "queue")?,
-            uniqueid: arg_str(uniqueid, "uniqueid")?,
-            kind,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::QueueCaller {
+                queue: arg_str(queue, "queue")?,
+                uniqueid: arg_str(uniqueid, "uniqueid")?,
+                kind,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -266,11 +327,15 @@ pub extern "C" fn prom_rs_security_event(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::SecurityEvent {
-            service: arg_str(service, "service")?,
-            event: arg_str(event, "event")?,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::SecurityEvent {
+                service: arg_str(service, "service")?,
+                event: arg_str(event, "event")?,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -285,13 +350,17 @@ pub extern "C" fn prom_rs_outbound_registration(
     ts_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::OutboundRegistration {
-            tech: arg_str(tech, "tech")?,
-            username: arg_str(username, "username")?,
-            domain: arg_str(domain, "domain")?,
-            status: arg_str(status, "status")?,
-            ts_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::OutboundRegistration {
+                tech: arg_str(tech, "tech")?,
+                username: arg_str(username, "username")?,
+                domain: arg_str(domain, "domain")?,
+                status: arg_str(status, "status")?,
+                ts_us,
+            }))())
+        }
     }
 }
 
@@ -308,14 +377,18 @@ pub extern "C" fn prom_rs_sample_system(
     now_us: i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::SampleSystem {
-            version: arg_str(version, "version")?,
-            startup_us,
-            last_reload_us,
-            active_calls,
-            processed_calls,
-            now_us,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::SampleSystem {
+                version: arg_str(version, "version")?,
+                startup_us,
+                last_reload_us,
+                active_calls,
+                processed_calls,
+                now_us,
+            }))())
+        }
     }
 }
 
@@ -323,7 +396,10 @@ pub extern "C" fn prom_rs_sample_system(
 /// `prom_rs_sample_codecs_end` to publish the whole sample at once.
 #[no_mangle]
 pub extern "C" fn prom_rs_sample_codecs_begin(core: *const prom_rs_core) -> prom_rs_result {
-    ffi_panic_boundary! { dispatch(core, Ok(Event::SampleCodecsBegin)) }
+    ffi_panic_boundary! {
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`.
+        unsafe { dispatch(core, Ok(Event::SampleCodecsBegin)) }
+    }
 }
 
 /// One live channel's codec; `translate_from`/`translate_to` name its translation path, or are both NULL/"" when it
@@ -336,16 +412,23 @@ pub extern "C" fn prom_rs_sample_channel_codec(
     translate_to: *const c_char,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        dispatch(core, (|| Ok(Event::SampleChannelCodec {
-            codec: arg_str(codec, "codec")?,
-            translate_from: arg_opt_str(translate_from, "translate_from")?,
-            translate_to: arg_opt_str(translate_to, "translate_to")?,
-        }))())
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`, and every string
+        // to be NULL or NUL-terminated and unchanged until the call returns; the event borrows them only for it.
+        unsafe {
+            dispatch(core, (|| Ok(Event::SampleChannelCodec {
+                codec: arg_str(codec, "codec")?,
+                translate_from: arg_opt_str(translate_from, "translate_from")?,
+                translate_to: arg_opt_str(translate_to, "translate_to")?,
+            }))())
+        }
     }
 }
 
 /// Publishes the codec sample collected since `prom_rs_sample_codecs_begin`.
 #[no_mangle]
 pub extern "C" fn prom_rs_sample_codecs_end(core: *const prom_rs_core) -> prom_rs_result {
-    ffi_panic_boundary! { dispatch(core, Ok(Event::SampleCodecsEnd)) }
+    ffi_panic_boundary! {
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`.
+        unsafe { dispatch(core, Ok(Event::SampleCodecsEnd)) }
+    }
 }

@@ -26,16 +26,32 @@ pub type prom_rs_log_fn =
     Option<unsafe extern "C" fn(level: i32, message: *const c_char, userdata: *mut c_void)>;
 
 /// Converts our handle pointer back to the Rust object.
-pub(crate) fn core_ref<'a>(core: *const prom_rs_core) -> Result<&'a Core, prom_rs_result> {
-    arg_ref(core.cast::<Core>(), "core")
+///
+/// # Safety
+///
+/// `core` is NULL or a handle from `prom_rs_core_start` that is not stopped for `'a` (the header: only
+/// `prom_rs_core_stop` must not race with other calls on a handle).
+pub(crate) unsafe fn core_ref<'a>(core: *const prom_rs_core) -> Result<&'a Core, prom_rs_result> {
+    // SAFETY: such a handle is a leaked `Box<Core>`, live and only shared (`Core` synchronises itself) for `'a`.
+    unsafe { arg_ref(core.cast::<Core>(), "core") }
 }
 
-fn builder_mut<'a>(cfg: *mut prom_rs_config) -> Result<&'a mut ConfigBuilder, prom_rs_result> {
-    arg_mut(cfg.cast::<ConfigBuilder>(), "cfg")
+/// # Safety
+///
+/// `cfg` is NULL or a handle from `prom_rs_config_new`, not freed and used by no other call for `'a`.
+unsafe fn builder_mut<'a>(
+    cfg: *mut prom_rs_config,
+) -> Result<&'a mut ConfigBuilder, prom_rs_result> {
+    // SAFETY: such a handle is a leaked `Box<ConfigBuilder>`, exclusively ours for `'a`.
+    unsafe { arg_mut(cfg.cast::<ConfigBuilder>(), "cfg") }
 }
 
-fn builder_ref<'a>(cfg: *const prom_rs_config) -> Result<&'a ConfigBuilder, prom_rs_result> {
-    arg_ref(cfg.cast::<ConfigBuilder>(), "cfg")
+/// # Safety
+///
+/// `cfg` is NULL or a handle from `prom_rs_config_new`, not freed or changed for `'a`.
+unsafe fn builder_ref<'a>(cfg: *const prom_rs_config) -> Result<&'a ConfigBuilder, prom_rs_result> {
+    // SAFETY: such a handle is a leaked `Box<ConfigBuilder>`, live and unchanged for `'a`.
+    unsafe { arg_ref(cfg.cast::<ConfigBuilder>(), "cfg") }
 }
 
 /// Returns `PROM_RS_ABI_VERSION` of the library actually loaded.
@@ -77,7 +93,10 @@ pub extern "C" fn prom_rs_strerror(result: prom_rs_result) -> *const c_char {
 /// `len > 0`) and returns its full length. `buf` may be NULL to ask for the length.
 #[no_mangle]
 pub extern "C" fn prom_rs_last_error(buf: *mut c_char, len: usize) -> usize {
-    ffi_panic_boundary! { copy_out(&last_error(), buf, len) }
+    ffi_panic_boundary! {
+        // SAFETY: the header requires `buf` to be NULL or `len` writable bytes.
+        unsafe { copy_out(&last_error(), buf, len) }
+    }
 }
 
 /// Registers the host's logger (NULL: log to stderr). `userdata` is passed back unchanged. Call it before
@@ -102,7 +121,8 @@ pub extern "C" fn prom_rs_set_logger(cb: prom_rs_log_fn, userdata: *mut c_void) 
 #[no_mangle]
 pub extern "C" fn prom_rs_config_new(out: *mut *mut prom_rs_config) -> prom_rs_result {
     ffi_panic_boundary! {
-        let out = try_ffi!(arg_mut(out, "out"));
+        // SAFETY: the header requires `out` to be NULL or a writable `prom_rs_config *` of the caller's.
+        let out = try_ffi!(unsafe { arg_mut(out, "out") });
         *out = Box::into_raw(Box::new(ConfigBuilder::new())).cast::<prom_rs_config>();
         PROM_RS_OK
     }
@@ -117,9 +137,12 @@ pub extern "C" fn prom_rs_config_set(
     value: *const c_char,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        let b = try_ffi!(builder_mut(cfg));
-        let key = try_ffi!(arg_str(key, "key"));
-        let value = try_ffi!(arg_str(value, "value"));
+        // SAFETY: the header requires `cfg` to be NULL or a live configuration that no other call uses meanwhile.
+        let b = try_ffi!(unsafe { builder_mut(cfg) });
+        // SAFETY: the header requires `key` and `value` to be NULL or NUL-terminated and unchanged during the call.
+        let key = try_ffi!(unsafe { arg_str(key, "key") });
+        // SAFETY: as for `key`.
+        let value = try_ffi!(unsafe { arg_str(value, "value") });
         match b.set(key, value) {
             Ok(()) => PROM_RS_OK,
             Err(e) => fail(PROM_RS_ERR_CONFIG, e.to_string()),
@@ -139,9 +162,12 @@ pub extern "C" fn prom_rs_config_get_int(
     out: *mut i64,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        let b = try_ffi!(builder_ref(cfg));
-        let key = try_ffi!(arg_str(key, "key"));
-        let out = try_ffi!(arg_mut(out, "out"));
+        // SAFETY: the header requires `cfg` to be NULL or a live configuration that is only read meanwhile.
+        let b = try_ffi!(unsafe { builder_ref(cfg) });
+        // SAFETY: the header requires `key` to be NULL or NUL-terminated and unchanged during the call.
+        let key = try_ffi!(unsafe { arg_str(key, "key") });
+        // SAFETY: the header requires `out` to be NULL or a writable `int64_t` of the caller's.
+        let out = try_ffi!(unsafe { arg_mut(out, "out") });
         match b.get_int(key) {
             Ok(v) => {
                 *out = v;
@@ -181,8 +207,10 @@ pub extern "C" fn prom_rs_core_start(
 ) -> prom_rs_result {
     ffi_panic_boundary! {
         log::install_panic_hook();
-        let b = try_ffi!(builder_ref(cfg));
-        let out = try_ffi!(arg_mut(out, "out"));
+        // SAFETY: the header requires `cfg` to be NULL or a live configuration, only read during the call.
+        let b = try_ffi!(unsafe { builder_ref(cfg) });
+        // SAFETY: the header requires `out` to be NULL or a writable `prom_rs_core *` of the caller's.
+        let out = try_ffi!(unsafe { arg_mut(out, "out") });
         let config = match b.finish() {
             Ok(c) => c,
             Err(e) => return fail(PROM_RS_ERR_CONFIG, e.to_string()),
@@ -205,8 +233,11 @@ pub extern "C" fn prom_rs_core_reload(
     cfg: *const prom_rs_config,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        let core = try_ffi!(core_ref(core));
-        let b = try_ffi!(builder_ref(cfg));
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start` (reload may run
+        // alongside events; only `_stop` must not race with it).
+        let core = try_ffi!(unsafe { core_ref(core) });
+        // SAFETY: the header requires `cfg` to be NULL or a live configuration, only read during the call.
+        let b = try_ffi!(unsafe { builder_ref(cfg) });
         let config = match b.finish() {
             Ok(c) => c,
             Err(e) => return fail(PROM_RS_ERR_CONFIG, e.to_string()),
@@ -241,8 +272,10 @@ pub extern "C" fn prom_rs_core_status(
     len: usize,
 ) -> usize {
     ffi_panic_boundary! {
-        match core_ref(core) {
-            Ok(c) => copy_out(&c.status_text(), buf, len),
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`.
+        match unsafe { core_ref(core) } {
+            // SAFETY: the header requires `buf` to be NULL or `len` writable bytes.
+            Ok(c) => unsafe { copy_out(&c.status_text(), buf, len) },
             Err(_) => 0,
         }
     }

@@ -8,6 +8,12 @@
 //! - Enum-like parameters arrive as `int32_t` and are range-checked, never transmuted.
 //! - On failure, `prom_rs_last_error()` returns a message for the calling thread (like `errno`, it is not cleared
 //!   by later successful calls).
+//!
+//! The exports are safe `extern "C"` functions although they dereference their pointer arguments: their callers are
+//! C hosts, bound by the header's contract rather than by Rust's `unsafe`, and a `# Safety` section per export would
+//! only repeat the conventions above in the header. The helpers that do the dereferencing are `unsafe fn`; each
+//! export states in a `// SAFETY:` comment which part of the contract covers its call.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod events;
 pub mod lifecycle;
@@ -112,12 +118,17 @@ macro_rules! try_ffi {
 pub(crate) use try_ffi;
 
 /// Borrows a C string argument for the duration of the call.
-pub(crate) fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str, prom_rs_result> {
+///
+/// # Safety
+///
+/// `p` is NULL or points to a NUL-terminated string that stays valid and unmodified for `'a`, which the caller keeps
+/// within the C call the string was passed to (the header's contract for every `const char *` argument).
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str, prom_rs_result> {
     if p.is_null() {
         return Err(fail(PROM_RS_ERR_NULL, format!("argument {name} is NULL")));
     }
-    // SAFETY: non-NULL was checked; the C contract (header) requires a NUL-terminated string that stays valid and
-    // unmodified for the duration of the call, which bounds the returned borrow.
+    // SAFETY: non-NULL was checked; this function's contract gives a NUL-terminated string valid and unmodified for
+    // `'a`, which bounds the returned borrow.
     let bytes = unsafe { CStr::from_ptr(p) }.to_bytes();
     // Hosts pass ASCII almost always (technologies, endpoint names, statuses); `is_ascii` checks a word at a time,
     // where full UTF-8 validation costs more than the rest of an event. Other strings take the full check.
@@ -134,44 +145,62 @@ pub(crate) fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str, prom_
 }
 
 /// Like [`arg_str`], but NULL gives `None`.
-pub(crate) fn arg_opt_str<'a>(
+///
+/// # Safety
+///
+/// As for [`arg_str`]: `p` is NULL or a NUL-terminated string valid and unmodified for `'a`.
+pub(crate) unsafe fn arg_opt_str<'a>(
     p: *const c_char,
     name: &str,
 ) -> Result<Option<&'a str>, prom_rs_result> {
     if p.is_null() {
         Ok(None)
     } else {
-        arg_str(p, name).map(Some)
+        // SAFETY: this function's contract is that of `arg_str`.
+        unsafe { arg_str(p, name) }.map(Some)
     }
 }
 
 /// Borrows the object behind an opaque handle.
-pub(crate) fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T, prom_rs_result> {
+///
+/// # Safety
+///
+/// `p` is NULL or points to a live `T` that is neither freed nor mutated (other than through its own
+/// synchronisation) for `'a`: handles come from this crate's `_new`/`_start` functions (a leaked `Box`) and stay
+/// valid until the matching `_free`/`_stop`, which the header forbids calling concurrently with other calls on them.
+pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T, prom_rs_result> {
     if p.is_null() {
         return Err(fail(PROM_RS_ERR_NULL, format!("argument {name} is NULL")));
     }
-    // SAFETY: non-NULL was checked; handles are only made by this crate's `_new`/`_start` functions from a `Box`
-    // and stay valid until the matching `_free`/`_stop`, which the header forbids calling concurrently with others.
+    // SAFETY: non-NULL was checked; this function's contract gives a live, shared `T` for `'a`.
     Ok(unsafe { &*p })
 }
 
-/// Borrows the object behind an opaque handle mutably.
-pub(crate) fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, prom_rs_result> {
+/// Borrows the object behind an opaque handle (or an output pointer) mutably.
+///
+/// # Safety
+///
+/// `p` is NULL or points to a live, writable `T` that nothing else reads or writes for `'a` (configuration handles
+/// and output pointers are documented as not shared between threads during a call).
+pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, prom_rs_result> {
     if p.is_null() {
         return Err(fail(PROM_RS_ERR_NULL, format!("argument {name} is NULL")));
     }
-    // SAFETY: as for `arg_ref`; configuration handles are documented as not shared between threads during a call,
-    // so this is the only reference for the call's duration.
+    // SAFETY: non-NULL was checked; this function's contract makes this the only reference for `'a`.
     Ok(unsafe { &mut *p })
 }
 
 /// Copies `text` into a caller buffer of `len` bytes (truncated, always NUL-terminated when `len > 0`) and returns
 /// the full length of `text` (without NUL), so the caller can retry with a bigger buffer.
-pub(crate) fn copy_out(text: &str, buf: *mut c_char, len: usize) -> usize {
+///
+/// # Safety
+///
+/// `buf` is NULL or points to at least `len` writable bytes (the header's contract for every `buf`/`len` pair).
+pub(crate) unsafe fn copy_out(text: &str, buf: *mut c_char, len: usize) -> usize {
     if !buf.is_null() && len > 0 {
         let n = text.len().min(len - 1);
-        // SAFETY: the caller passes a writable buffer of at least `len` bytes; we write `n + 1 <= len` bytes, and the
-        // source is a live Rust string that cannot overlap a caller buffer.
+        // SAFETY: this function's contract gives a writable buffer of at least `len` bytes; we write `n + 1 <= len`
+        // bytes, and the source is a live Rust string that cannot overlap a caller buffer.
         unsafe {
             std::ptr::copy_nonoverlapping(text.as_ptr(), buf.cast::<u8>(), n);
             *buf.add(n) = 0;

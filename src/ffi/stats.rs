@@ -5,8 +5,14 @@ use super::*;
 use crate::collect::host_stats::{StatKind, StatUpdate, MAX_LABELS};
 
 /// The shared body of `prom_rs_stat_set`/`_add`; its parameters mirror the C signature.
+///
+/// # Safety
+///
+/// The header's contract for those two: `core` is NULL or a live core handle; `group` and `name` are NULL or
+/// NUL-terminated strings; when `n_labels > 0`, `label_names` and `label_values` are NULL or arrays of `n_labels`
+/// such strings each; all unchanged until the call returns.
 #[allow(clippy::too_many_arguments)]
-fn stat(
+unsafe fn stat(
     core: *const prom_rs_core,
     group: *const c_char,
     name: *const c_char,
@@ -17,9 +23,12 @@ fn stat(
     n_labels: usize,
     add: bool,
 ) -> prom_rs_result {
-    let core = try_ffi!(core_ref(core));
-    let group = try_ffi!(arg_str(group, "group"));
-    let name = try_ffi!(arg_str(name, "name"));
+    // SAFETY: `core` is as this function's contract says, which is what `core_ref` requires.
+    let core = try_ffi!(unsafe { core_ref(core) });
+    // SAFETY: as this function's contract says, which is what `arg_str` requires.
+    let group = try_ffi!(unsafe { arg_str(group, "group") });
+    // SAFETY: as for `group`.
+    let name = try_ffi!(unsafe { arg_str(name, "name") });
     let kind = match kind {
         0 => StatKind::Auto,
         1 => StatKind::Counter,
@@ -46,13 +55,16 @@ fn stat(
             );
         }
         for (i, slot) in labels.iter_mut().enumerate().take(n_labels) {
-            // SAFETY: both arrays are non-NULL and the header requires them to hold `n_labels` pointers each; `i` is
-            // below `n_labels`.
+            // SAFETY: both arrays are non-NULL and this function's contract has them hold `n_labels` pointers each;
+            // `i` is below `n_labels`.
             let (n, v) = unsafe { (*label_names.add(i), *label_values.add(i)) };
-            *slot = (
-                try_ffi!(arg_str(n, "label_names[i]")),
-                try_ffi!(arg_str(v, "label_values[i]")),
-            );
+            // SAFETY: this function's contract makes every element NULL or a NUL-terminated string.
+            *slot = unsafe {
+                (
+                    try_ffi!(arg_str(n, "label_names[i]")),
+                    try_ffi!(arg_str(v, "label_values[i]")),
+                )
+            };
         }
     }
     let u = StatUpdate {
@@ -82,7 +94,10 @@ pub extern "C" fn prom_rs_stat_set(
     label_values: *const *const c_char,
     n_labels: usize,
 ) -> prom_rs_result {
-    ffi_panic_boundary! { stat(core, group, name, kind, value, label_names, label_values, n_labels, false) }
+    ffi_panic_boundary! {
+        // SAFETY: the header's contract for this call is the one `stat` states.
+        unsafe { stat(core, group, name, kind, value, label_names, label_values, n_labels, false) }
+    }
 }
 
 /// Adds `delta` to a statistic (see `prom_rs_stat_set`); counters refuse negative deltas.
@@ -97,7 +112,10 @@ pub extern "C" fn prom_rs_stat_add(
     label_values: *const *const c_char,
     n_labels: usize,
 ) -> prom_rs_result {
-    ffi_panic_boundary! { stat(core, group, name, kind, delta, label_names, label_values, n_labels, true) }
+    ffi_panic_boundary! {
+        // SAFETY: the header's contract for this call is the one `stat` states.
+        unsafe { stat(core, group, name, kind, delta, label_names, label_values, n_labels, true) }
+    }
 }
 
 /// Parses one line of a trace file (as written with `trace_file`) and applies the event it records. Blank lines and
@@ -108,8 +126,10 @@ pub extern "C" fn prom_rs_trace_apply(
     line: *const c_char,
 ) -> prom_rs_result {
     ffi_panic_boundary! {
-        let core = try_ffi!(core_ref(core));
-        let line = try_ffi!(arg_str(line, "line"));
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`.
+        let core = try_ffi!(unsafe { core_ref(core) });
+        // SAFETY: the header requires `line` to be NULL or NUL-terminated and unchanged during the call.
+        let line = try_ffi!(unsafe { arg_str(line, "line") });
         match crate::trace::decode(line, |ev| core.dispatch(&ev)) {
             Ok(None) | Ok(Some(Ok(()))) => PROM_RS_OK,
             Ok(Some(Err(msg))) | Err(msg) => fail(PROM_RS_ERR_INVALID, msg),
@@ -123,7 +143,8 @@ pub extern "C" fn prom_rs_trace_apply(
 #[no_mangle]
 pub extern "C" fn prom_rs_test_inject_panic(core: *const prom_rs_core) -> prom_rs_result {
     ffi_panic_boundary! {
-        let _core = try_ffi!(core_ref(core));
+        // SAFETY: the header requires `core` to be NULL or a live handle from `prom_rs_core_start`.
+        let _core = try_ffi!(unsafe { core_ref(core) });
         panic!("fault injection: deliberate panic");
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the built library loaded the way a host loads it, ports, and a tiny
 //! HTTP client over loopback.
 #![allow(dead_code)]
+// Loads the built library with dlopen and calls its C ABI: unsafe by nature (Cargo.toml denies it elsewhere).
+#![allow(unsafe_code)]
 
 use libloading::{Library, Symbol};
 use std::ffi::{c_char, CStr, CString};
