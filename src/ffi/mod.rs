@@ -9,6 +9,7 @@
 //! - On failure, `prom_rs_last_error()` returns a message for the calling thread (like `errno`, it is not cleared
 //!   by later successful calls).
 
+pub mod check;
 pub mod events;
 pub mod lifecycle;
 pub mod stats;
