@@ -95,6 +95,14 @@ tree() {
         [ -f "$t/src/Makefile.defs" ] || die "KAMAILIO_SRC=$KAMAILIO_SRC is not a Kamailio source tree (no src/Makefile.defs); give the top folder of an unpacked kamailio source of the installed version"
         [ -f "$t/src/config.mak" ] || configure_tree "$t"
         step "using KAMAILIO_SRC=$t"
+        local tree_ver inst_ver
+        tree_ver=$(sed -n 's/^RELEASE= *//p' "$t/src/config.mak")
+        inst_ver=$(dpkg-query -W -f='${Version}' kamailio 2>/dev/null || true)
+        inst_ver=${inst_ver%%-*}
+        inst_ver=${inst_ver#*:}
+        if [ -n "$inst_ver" ] && [ "$tree_ver" != "$inst_ver" ]; then
+            step "warning: the tree is kamailio $tree_ver but the installed package is $inst_ver; Kamailio refuses a module built for another version (module version mismatch)"
+        fi
         echo "$t"
         return
     fi

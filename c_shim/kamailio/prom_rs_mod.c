@@ -153,7 +153,7 @@ static int set_key(const char *key, const char *value)
 	return 0;
 }
 
-/* `modparam("prom_rs", "set", "KEY=VALUE")`. */
+/* The "set" modparam: one KEY=VALUE pair. */
 static int set_pair(const char *pair)
 {
 	char key[128];
