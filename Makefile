@@ -132,3 +132,38 @@ clean: ## Remove build output
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+# ---- Kamailio module (c_shim/kamailio): prom_rs.so with the Rust core linked in ------------------------------------
+# The module is built with the Kamailio source tree's own makefiles: KAMAILIO_SRC=<configured tree>, or the installed
+# version's Debian source package, fetched and configured once into $${XDG_CACHE_HOME:-$$HOME/.cache}/res_prom_rs/.
+KAMAILIO_SRC     ?=
+KAMAILIO_MOD     := build/kamailio/prom_rs.so
+KAMAILIO_BIN     ?= $(or $(shell command -v kamailio 2>/dev/null),/usr/sbin/kamailio)
+# The installed Kamailio's module directory, as `kamailio -I` prints it.
+KAMAILIO_MODDIR  ?= $(or $(shell $(KAMAILIO_BIN) -I 2>/dev/null | sed -n 's/^ *Default paths to modules: *//p' | cut -d: -f1),\
+                        /usr/lib/x86_64-linux-gnu/kamailio/modules)
+
+.PHONY: kamailio install-kamailio test-kamailio
+
+kamailio: $(LIB) ## Build build/kamailio/prom_rs.so for the installed Kamailio (or KAMAILIO_SRC=<tree>)
+	@tree=$$(KAMAILIO_SRC="$(KAMAILIO_SRC)" scripts/kamailio-tree.sh tree | tail -n 1) && [ -n "$$tree" ] || exit 1; \
+	mkdir -p build/kamailio && \
+	echo "kamailio module: compiling c_shim/kamailio against $$tree" && \
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL $(MAKE) --no-print-directory -C build/kamailio \
+		-f $(CURDIR)/c_shim/kamailio/Makefile KAMAILIO_SRC="$$tree" REPO=$(CURDIR) && \
+	echo "kamailio module: built $(KAMAILIO_MOD) ($$(sed -n 's/^RELEASE= *//p' "$$tree/src/config.mak"))"
+
+install-kamailio: ## Copy build/kamailio/prom_rs.so into KAMAILIO_MODDIR (default: what `kamailio -I` prints)
+	@test -f $(KAMAILIO_MOD) || { echo "kamailio module: $(KAMAILIO_MOD) missing: run make kamailio first"; exit 1; }
+	install -d $(DESTDIR)$(KAMAILIO_MODDIR)
+	install -m 0644 $(KAMAILIO_MOD) $(DESTDIR)$(KAMAILIO_MODDIR)/prom_rs.so
+	@echo "kamailio module: installed $(DESTDIR)$(KAMAILIO_MODDIR)/prom_rs.so; add loadmodule \"prom_rs.so\" to kamailio.cfg and restart Kamailio"
+
+test-kamailio: ## Live test in a real Kamailio with sipp (installs kamailio, kamailio-extra-modules, sip-tester if missing)
+	@if ! command -v apt-get >/dev/null 2>&1 && ! command -v kamailio >/dev/null 2>&1 && [ ! -x /usr/sbin/kamailio ]; then \
+		echo "kamailio live test: skipped (no kamailio and no apt-get to install it)"; exit 0; fi; \
+	scripts/kamailio-tree.sh deps && $(MAKE) --no-print-directory kamailio && \
+	KAMAILIO_MODULE=$(CURDIR)/$(KAMAILIO_MOD) python3 tests/kamailio/live_test.py
+
+# `make test` runs the Kamailio live test too (after its other prerequisites, before the cargo tests).
+test: test-kamailio

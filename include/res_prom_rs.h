@@ -88,6 +88,14 @@ extern "C" {
 #endif // __cplusplus
 
 /*
+ Checks the keys of `cfg` that only make sense together (as `prom_rs_core_start` does first) without starting
+ anything: no thread, no port. For hosts that read their configuration in a process that must stay
+ single-threaded and start the core later in another (Kamailio, OpenSIPS), so a bad configuration still stops the
+ host at startup. Returns `PROM_RS_ERR_CONFIG` and a message naming the key when it would be refused.
+ */
+prom_rs_result prom_rs_config_check(const prom_rs_config *cfg);
+
+/*
  A channel was created (or is being seeded at load). `state` is an `enum ast_channel_state` value (0..=9);
  `endpoint` may be "" when the channel has none; `created_us` is the channel's creation time.
  */

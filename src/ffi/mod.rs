@@ -15,6 +15,7 @@
 //! export states in a `// SAFETY:` comment which part of the contract covers its call.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod check;
 pub mod events;
 pub mod lifecycle;
 pub mod stats;

@@ -1,0 +1,20 @@
+//! Checking a configuration without starting anything, for hosts that fork after reading their configuration.
+
+use super::lifecycle::prom_rs_config;
+use super::*;
+use crate::config::ConfigBuilder;
+
+/// Checks the keys of `cfg` that only make sense together (as `prom_rs_core_start` does first) without starting
+/// anything: no thread, no port. For hosts that read their configuration in a process that must stay
+/// single-threaded and start the core later in another (Kamailio, OpenSIPS), so a bad configuration still stops the
+/// host at startup. Returns `PROM_RS_ERR_CONFIG` and a message naming the key when it would be refused.
+#[no_mangle]
+pub extern "C" fn prom_rs_config_check(cfg: *const prom_rs_config) -> prom_rs_result {
+    ffi_panic_boundary! {
+        let b = try_ffi!(arg_ref(cfg.cast::<ConfigBuilder>(), "cfg"));
+        match b.finish() {
+            Ok(_) => PROM_RS_OK,
+            Err(e) => fail(PROM_RS_ERR_CONFIG, e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Live test of prom_rs.so inside the installed Kamailio (`make test-kamailio`).
+
+Starts Kamailio in the foreground on loopback (4 SIP workers, ctl for kamcmd, our module) in a private run
+directory, drives SIP traffic with sipp (OPTIONS, REGISTER into usrloc, INVITEs the script refuses with 404 and
+486), and checks: every Kamailio statistic equals `kamcmd stats.fetch all`, with the right type; promtool accepts
+the page; kamcmd prom_rs.status; a killed core process is restarted while SIP goes on; SIGTERM to our process exits
+0 and frees the port. Then: bad modparams stop Kamailio at startup naming the key; a taken port is logged and
+retried while SIP service continues, and served once free; Kamailio's own shutdown stops us and frees the port.
+
+Environment: KAMAILIO_MODULE (required, the built prom_rs.so); PROM_RS_KEEP=1 keeps the run directories.
+Ends with one line `kamailio live test: N passed, M failed`; exit status 0 when every check passed.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kamharness as h  # noqa: E402
+
+RESULTS = []
+NOTES = []
+
+# What the module types as gauges (c_shim/kamailio/prom_rs_stats.c); everything else is a counter.
+GAUGES = [("shmem", "*"), ("tmx", "inuse_transactions"), ("tmx", "active_transactions"),
+          ("dialog", "active_dialogs"), ("dialog", "early_dialogs"), ("usrloc", "registered_users"),
+          ("usrloc", "*_users"), ("usrloc", "*_contacts"), ("registrar", "max_expires"),
+          ("registrar", "max_contacts"), ("registrar", "default_expire"), ("registrar", "default_expires_range"),
+          ("registrar", "expires_range"), ("tcp", "current_opened_connections"),
+          ("tcp", "current_write_queue_size"), ("sctp", "current_opened_connections"),
+          ("sctp", "current_tracked_connections")]
+
+N_OPTIONS, N_REGISTER, N_NOT_FOUND, N_BUSY = 40, 25, 15, 10
+
+
+def check(name, got, want):
+    ok = got == want
+    RESULTS.append(ok)
+    print(f"  {'ok  ' if ok else 'FAIL'} {name}: {got!r}" + ("" if ok else f" (expected {want!r})"), flush=True)
+    return ok
+
+
+def check_true(name, cond, detail=""):
+    RESULTS.append(bool(cond))
+    shown = detail if (detail and (not cond or len(detail) < 100)) else ""
+    print(f"  {'ok  ' if cond else 'FAIL'} {name}{': ' + shown if shown else ''}", flush=True)
+    return bool(cond)
+
+
+def wait_for(what, fn, timeout=20, step=0.2):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(step)
+    print(f"  (timed out waiting for {what}; last value {last!r})")
+    return last
+
+
+def fnmatch(pattern, s):
+    import fnmatch as f
+    return f.fnmatchcase(s, pattern)
+
+
+def is_gauge(group, name):
+    return any(fnmatch(g, group) and fnmatch(n, name) for g, n in GAUGES)
+
+
+def family(group, name, prefix="kamailio"):
+    """The family a statistic is exported as with group_mode 1 (the default)."""
+    clean = lambda s: re.sub(r"[^A-Za-z0-9_]", "_", s)  # noqa: E731
+    fam = f"{prefix}_{clean(group)}_{clean(name)}"
+    if not is_gauge(group, name) and not fam.endswith("_total"):
+        fam += "_total"
+    return fam
+
+
+def parse_page(text):
+    """{series: value} and {family: type} of a text-format page."""
+    values, types = {}, {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, fam, typ = line.split(None, 3)
+            types[fam] = typ
+        elif line and not line.startswith("#"):
+            series, _, val = line.rpartition(" ")
+            values[series] = float(val)
+    return values, types
+
+
+def promtool(text):
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+def sipp_ok(lab, name, scenario, calls, service=None):
+    rc, out = lab.sipp(scenario, calls, service=service)
+    check_true(f"sipp {name}: {calls} calls, all successful", rc == 0, out[-600:] if rc else "")
+
+
+# ---- scenario 1: traffic, statistics, page ---------------------------------------------------------------------
+
+def compare_stats(lab):
+    """Every Kamailio statistic against the page. Kamailio's values are read before and after the scrape; a
+    statistic that moved in between is compared with both."""
+    for attempt in range(8):
+        before = lab.stats()
+        time.sleep(2.2)  # at least two samples of the exporter (1 s interval)
+        page = lab.scrape()
+        after = lab.stats()
+        values, types = parse_page(page)
+        missing, wrong, moving = [], [], []
+        for (g, n), v in sorted(before.items()):
+            fam = family(g, n)
+            got = values.get(fam)
+            if got is None:
+                missing.append(f"{g}:{n} ({fam})")
+            elif after.get((g, n)) != v:
+                lo, hi = sorted((v, after.get((g, n), v)))
+                (moving if lo <= got <= hi else wrong).append(f"{g}:{n}={got:g} kamcmd {v}..{after.get((g, n))}")
+            elif got != v:
+                wrong.append(f"{g}:{n}={got:g} kamcmd {v}")
+        if not missing and not wrong and not moving:
+            break
+    return before, values, types, page, missing, wrong, moving
+
+
+def scenario_traffic(lab):
+    print("scenario: SIP traffic, then every statistic against kamcmd stats.fetch all")
+    page = wait_for("the page", lambda: lab.try_scrape(), timeout=20)
+    check_true("page served on the configured port", page is not None and "kamailio_core_rcv_requests" in page)
+    base = lab.stats()
+    sipp_ok(lab, "OPTIONS", "options.xml", N_OPTIONS)
+    sipp_ok(lab, "REGISTER (distinct users)", "register.xml", N_REGISTER)
+    sipp_ok(lab, "INVITE answered 404", "invite_refused.xml", N_NOT_FOUND, service="nobody")
+    sipp_ok(lab, "INVITE answered 486", "invite_refused.xml", N_BUSY, service="busy")
+    # Let tm's wait timer free the transactions, so the statistics stop moving.
+    wait_for("no transactions in use", lambda: lab.stats().get(("tmx", "inuse_transactions")) == 0, timeout=20)
+    stats, values, types, page, missing, wrong, moving = compare_stats(lab)
+    check("statistics read from kamcmd", len(stats) > 100, True)
+    check("statistics missing from the page", missing, [])
+    check("statistics whose value differs from kamcmd", wrong, [])
+    if moving:
+        print(f"  note: {len(moving)} statistics moved during the comparison and matched one of their values: "
+              f"{', '.join(moving[:5])}")
+    groups = sorted({g for g, _ in stats})
+    NOTES.append(f"{len(stats)} statistics in {len(groups)} groups ({' '.join(groups)}) equal to kamcmd stats.fetch")
+    print(f"  groups: {' '.join(groups)}")
+    for want in ("core", "shmem", "sl", "tmx", "tcp", "dns", "usrloc", "registrar", "dialog", "script"):
+        check_true(f"group {want} exported", want in groups)
+    # The type of every family: gauges from the table, counters (with _total) for the rest.
+    bad_types = [f"{family(g, n)}={types.get(family(g, n))}" for g, n in stats
+                 if types.get(family(g, n)) != ("gauge" if is_gauge(g, n) else "counter")]
+    check("families with the wrong TYPE", bad_types, [])
+    host_families = {f for f in types if f.startswith("kamailio_")}
+    check("page families not from a Kamailio statistic", sorted(host_families - {family(g, n) for g, n in stats}),
+          [])
+    # The traffic itself, as Kamailio counted it and as the page shows it.
+    delta = lambda g, n: stats.get((g, n), 0) - base.get((g, n), 0)  # noqa: E731
+    check("core:rcv_requests_options moved by the OPTIONS sent", delta("core", "rcv_requests_options"), N_OPTIONS)
+    check("kamailio_core_rcv_requests_options_total", values.get("kamailio_core_rcv_requests_options_total"),
+          float(stats[("core", "rcv_requests_options")]))
+    check("kamailio_usrloc_registered_users (gauge)", values.get("kamailio_usrloc_registered_users"),
+          float(N_REGISTER))
+    check("kamailio_usrloc_location_contacts (gauge)", values.get("kamailio_usrloc_location_contacts"),
+          float(N_REGISTER))
+    check("kamailio_registrar_accepted_regs_total", values.get("kamailio_registrar_accepted_regs_total"),
+          float(N_REGISTER))
+    check("kamailio_script_refused_invites_total", values.get("kamailio_script_refused_invites_total"),
+          float(N_NOT_FOUND + N_BUSY))
+    check("kamailio_core_rcv_requests_invite_total moved", delta("core", "rcv_requests_invite"), N_NOT_FOUND + N_BUSY)
+    check("kamailio_tmx_4xx_transactions_total", values.get("kamailio_tmx_4xx_transactions_total"),
+          float(N_NOT_FOUND + N_BUSY))
+    check("kamailio_dialog_failed_dialogs_total", values.get("kamailio_dialog_failed_dialogs_total"),
+          float(N_NOT_FOUND + N_BUSY))
+    check("kamailio_tmx_inuse_transactions (gauge) after traffic", values.get("kamailio_tmx_inuse_transactions"), 0.0)
+    check_true("kamailio_shmem_used_size is a gauge above 0",
+               types.get("kamailio_shmem_used_size") == "gauge" and values.get("kamailio_shmem_used_size", 0) > 0)
+    rc, out = promtool(page)
+    check_true("promtool check metrics accepts the page", rc == 0, out[:500])
+    om = lab.scrape(headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    check_true("OpenMetrics page ends with # EOF", om.rstrip().endswith("# EOF"))
+    NOTES.append(f"page: {len(values)} series, {len(page)} bytes; promtool ok={rc == 0}")
+
+
+def scenario_status(lab):
+    print("scenario: kamcmd prom_rs.status")
+    status = wait_for("a status with host statistics",
+                      lambda: (lambda o: o if "Host statistics" in o else None)(
+                          lab.kamcmd("prom_rs.status", check=False)[1]), timeout=10) or ""
+    check_true("status names the listen address", f"http://{h.IP}:{lab.scrape_port}/metrics" in status,
+               status[:300])
+    m = re.search(r"Host statistics:\s+(\d+) Kamailio counters", status)
+    check_true("status counts the sampled statistics", m and int(m.group(1)) > 100, status[-300:])
+    check_true("status shows the series count", re.search(r"Series:\s+\d+", status) is not None)
+
+
+def scenario_core_crash(lab):
+    print("scenario: the core process is killed (SIGKILL): Kamailio keeps serving SIP, the core comes back")
+    status = lab.kamcmd("prom_rs.status", check=False)[1]
+    m = re.search(r"by pid (\d+) \(core process\)", status)
+    if not check_true("status names the core process", m, status[-200:]):
+        return
+    core_pid = int(m.group(1))
+    mark = len(lab.log())
+    os.kill(core_pid, 9)
+    logged = lab.wait_log(r"the core process \(pid %d\) was killed by signal 9" % core_pid, since=mark)
+    check_true("the supervisor logged the death and the restart", logged, logged.group(0) if logged else "")
+    sipp_ok(lab, "OPTIONS while the core restarts", "options.xml", 10)
+    check_true("Kamailio still running", lab.proc.poll() is None)
+    page = wait_for("the page again", lambda: lab.try_scrape(), timeout=15)
+    check_true("page served again by a new core process", page is not None and "kamailio_core_rcv_requests" in page)
+    new = re.search(r"by pid (\d+) \(core process\)", wait_for(
+        "a new core pid", lambda: (lambda o: o if re.search(r"by pid (?!%d\b)\d+ \(core" % core_pid, o) else None)(
+            lab.kamcmd("prom_rs.status", check=False)[1]), timeout=10) or "")
+    check_true("a new core process pid", new and int(new.group(1)) != core_pid)
+
+
+def scenario_sigterm_ours(lab):
+    print("scenario: SIGTERM to our process (what Kamailio sends at shutdown)")
+    pids = lab.pids("prom_rs exporter")
+    if not check("one 'prom_rs exporter' process in core.psx", len(pids), 1):
+        return
+    mark = len(lab.log())
+    os.kill(pids[0], 15)
+    # Kamailio reaps its child and logs the status (then, as for any child that exits, shuts down).
+    exited = lab.wait_log(r"child process %d exited normally, status=(\d+)" % pids[0], since=mark, timeout=20)
+    check_true("our process exited", exited, exited.group(0) if exited else lab.log()[mark:][-800:])
+    if exited:
+        check("its exit status", int(exited.group(1)), 0)
+    check_true("the core logged its stop", "exporter stopped, port released" in lab.log()[mark:])
+    check_true("scrape port free", wait_for("port free", lambda: h.port_free(lab.scrape_port, reuse=True), timeout=10))
+    rc, took = lab.stop()
+    NOTES.append(f"SIGTERM to our process: exit status {exited.group(1) if exited else '?'}")
+
+
+# ---- scenario 2: refused configurations --------------------------------------------------------------------------
+
+def scenario_bad_modparams(module, keep):
+    print("scenario: a bad modparam stops Kamailio at startup, naming the key")
+    cases = [
+        ("a port out of range", [("port", "99999")], r'key "port": expected a whole number from 1 to 65535'),
+        ("a bad group_mode", [("group_mode", 5)], r'modparam "group_mode": invalid value "5" for key "stats.group_mode"'),
+        ("a bad duration", [("sample_interval", "soon")], r'key "sample_interval"'),
+        ("set with an unknown key", [("set", "prot=1")], r'unknown key \(did you mean "port"\?\); allowed keys are'),
+        ("auth_username without auth_password", [("auth_username", "prom")],
+         r'auth_username is set but auth_password is not; set both or neither'),
+        ("an unknown modparam", [("prot", 1)], r"parameter <prot> of type <2:int> not found in module <prom_rs>"),
+    ]
+    for what, params, want in cases:
+        lab = h.Lab(module, prom=params, keep=keep, name="badcfg")
+        try:
+            rc, log = lab.run_to_exit()
+            line = lab.cfg_line_of(h.modparam_lines(params[-1:]))
+            check_true(f"{what}: Kamailio refused to start", rc not in (None, 0), f"rc {rc}")
+            m = re.search(want, log)
+            check_true(f"{what}: message names the key", m, m.group(0) if m else log[-600:])
+            if params[-1][0] != "auth_username":
+                check_true(f"{what}: Kamailio's error gives the line ({line})",
+                           re.search(r"line %d, column" % line, log), log[-300:])
+        finally:
+            lab.close()
+
+
+# ---- scenario 3: a taken port -------------------------------------------------------------------------------------
+
+def scenario_taken_port(module, keep):
+    print("scenario: the scrape port is taken at startup: logged, retried with backoff, SIP service goes on")
+    lab = h.Lab(module, keep=keep, name="taken")
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind((h.IP, lab.scrape_port))
+    squatter.listen(1)
+    try:
+        lab.start()
+        logged = lab.wait_log(r"cannot start the exporter: [^\n]*%d[^\n]*; SIP service is not affected, next attempt "
+                              r"in \d+ s" % lab.scrape_port)
+        check_true("the refusal is logged with the address", logged, logged.group(0)[:200] if logged else
+                   lab.log()[-800:])
+        sipp_ok(lab, "OPTIONS while the port is taken", "options.xml", 20)
+        status = lab.kamcmd("prom_rs.status", check=False)[1]
+        check_true("prom_rs.status says not serving and when it retries", "not serving" in status and
+                   "Next attempt" in status, status[:300])
+        squatter.close()
+        t0 = time.time()
+        page = wait_for("the page once the port is free", lambda: lab.try_scrape(), timeout=40)
+        took = time.time() - t0
+        check_true("served once the port is free", page is not None and "kamailio_core_rcv_requests" in page,
+                   f"{took:.1f} s")
+        check_true("the recovery is logged", lab.wait_log(r"serving now, after \d+ failed attempts?", timeout=5))
+        NOTES.append(f"taken port: SIP answered meanwhile, served {took:.1f} s after the port was freed")
+        print("scenario: Kamailio's own shutdown (SIGTERM to the main process)")
+        rc, took = lab.stop()
+        check("Kamailio's exit status", rc, 0)
+        check_true("our process stopped cleanly", "exporter process stopped" in lab.log() and
+                   "exporter stopped, port released" in lab.log())
+        check_true("scrape port free after shutdown", h.port_free(lab.scrape_port, reuse=True))
+        NOTES.append(f"Kamailio shutdown with our module: {took:.2f} s")
+    finally:
+        squatter.close()
+        lab.close()
+
+
+def main():
+    module = os.environ.get("KAMAILIO_MODULE")
+    if not module or not os.path.isfile(module):
+        raise SystemExit("KAMAILIO_MODULE must name the built prom_rs.so (make kamailio)")
+    keep = bool(os.environ.get("PROM_RS_KEEP"))
+    t0 = time.time()
+    version = subprocess.run([h.find_binary("kamailio"), "-v"], capture_output=True, text=True).stdout
+    v = re.search(r"version: (kamailio [^\s]+)", version)
+    print(f"kamailio live test: {v.group(1) if v else 'kamailio'}, sipp on {h.IP}, module {module}")
+    lab = h.Lab(module, keep=keep)
+    try:
+        print(f"  run directory {lab.dir}, SIP {lab.sip_port}, scrape {lab.scrape_port}")
+        lab.start()
+        check_true("module loaded (exporter process started)", lab.wait_log(r"exporter process started"))
+        scenario_traffic(lab)
+        scenario_status(lab)
+        scenario_core_crash(lab)
+        scenario_sigterm_ours(lab)
+    except Exception as e:  # noqa: BLE001 - report and count, the summary line must come
+        check_true(f"no error in the live scenarios ({type(e).__name__})", False, str(e)[:1500])
+    finally:
+        lab.close()
+    for scenario in (scenario_bad_modparams, scenario_taken_port):
+        try:
+            scenario(module, keep)
+        except Exception as e:  # noqa: BLE001
+            check_true(f"no error in {scenario.__name__} ({type(e).__name__})", False, str(e)[:1500])
+    for n in NOTES:
+        print(f"  {n}")
+    passed = sum(RESULTS)
+    failed = len(RESULTS) - passed
+    print(f"kamailio live test: {passed} passed, {failed} failed ({time.time() - t0:.0f} s)")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
