@@ -11,7 +11,9 @@ use crate::config::ConfigBuilder;
 #[no_mangle]
 pub extern "C" fn prom_rs_config_check(cfg: *const prom_rs_config) -> prom_rs_result {
     ffi_panic_boundary! {
-        let b = try_ffi!(arg_ref(cfg.cast::<ConfigBuilder>(), "cfg"));
+        // SAFETY: the header requires `cfg` to be NULL or a live configuration handle that is only read meanwhile;
+        // such a handle is a leaked `Box<ConfigBuilder>`.
+        let b = try_ffi!(unsafe { arg_ref(cfg.cast::<ConfigBuilder>(), "cfg") });
         match b.finish() {
             Ok(_) => PROM_RS_OK,
             Err(e) => fail(PROM_RS_ERR_CONFIG, e.to_string()),
