@@ -285,3 +285,132 @@ fn run(p: &dyn Poller, mut session: Box<dyn Session>, stop: &Stop) {
     session.reset();
     p.clear();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A poller whose polls succeed or fail as `fail_from` says, counting polls and clears.
+    struct Fake {
+        state: PollerState,
+        polls: Arc<AtomicUsize>,
+        clears: AtomicUsize,
+        fail_from: usize,
+    }
+
+    struct FakeSession {
+        polls: Arc<AtomicUsize>,
+        fail_from: usize,
+    }
+
+    impl Session for FakeSession {
+        fn who(&self) -> String {
+            "fake@loopback".into()
+        }
+        fn interval(&self) -> Duration {
+            Duration::from_millis(20)
+        }
+        fn poll(&mut self, _stop: &Stop) -> Result<Polled, PollError> {
+            let n = self.polls.fetch_add(1, Ordering::SeqCst);
+            if n >= self.fail_from {
+                return Err(PollError::Failed {
+                    situation: "down".into(),
+                    message: "source gone".into(),
+                });
+            }
+            Ok(Polled {
+                status: format!("poll {n}"),
+                detail: "v1".into(),
+                notes: Vec::new(),
+            })
+        }
+        fn reset(&mut self) {}
+    }
+
+    impl Poller for Fake {
+        fn state(&self) -> &PollerState {
+            &self.state
+        }
+        fn configure(&self, cfg: &Config) -> Plan {
+            if !cfg.enabled {
+                return Plan::Off;
+            }
+            Plan::Start(Box::new(FakeSession {
+                polls: self.polls.clone(),
+                fail_from: self.fail_from,
+            }))
+        }
+        fn visit(&self, _f: &mut dyn FnMut(&dyn Collect)) {}
+        fn clear(&self) {
+            self.clears.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn wait_for(what: &str, f: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn fake(fail_from: usize) -> Arc<Fake> {
+        Arc::new(Fake {
+            state: PollerState::new("fake", "Fake reader", "fake_*"),
+            polls: Arc::default(),
+            clears: AtomicUsize::new(0),
+            fail_from,
+        })
+    }
+
+    #[test]
+    fn a_poller_gets_health_duration_and_status_from_the_runner() {
+        let p = fake(3);
+        let mut slot = PollerSlot::new(p.clone());
+        assert_eq!(p.state().row(), None, "not enabled before a configuration");
+        slot.configure(&Config::default());
+        wait_for("a success", || p.state().health().is_up());
+        let row = p.state().row().expect("enabled");
+        assert!(row.last_success > 0.0 && row.duration.is_some());
+        assert!(p
+            .state()
+            .status_line()
+            .unwrap()
+            .starts_with("Fake reader:      up, poll"));
+        // From the fourth poll on the source fails: down, its families cleared, the status says why.
+        wait_for("a failure", || !p.state().health().is_up());
+        assert!(p.clears.load(Ordering::SeqCst) >= 1);
+        wait_for("the DOWN status", || {
+            p.state()
+                .status_line()
+                .unwrap()
+                .contains("DOWN: source gone")
+        });
+        // Retries go on (backing off from the 20 ms interval), and stop joins the thread.
+        let before = p.polls.load(Ordering::SeqCst);
+        wait_for("a retry", || p.polls.load(Ordering::SeqCst) > before);
+        slot.stop();
+        let after = p.polls.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(p.polls.load(Ordering::SeqCst), after, "no poll after stop");
+    }
+
+    #[test]
+    fn a_configuration_that_disables_it_takes_it_off_the_page() {
+        let p = fake(usize::MAX);
+        let mut slot = PollerSlot::new(p.clone());
+        slot.configure(&Config::default());
+        wait_for("a success", || p.state().health().is_up());
+        let off = Config {
+            enabled: false,
+            ..Config::default()
+        };
+        slot.configure(&off);
+        assert_eq!(p.state().row(), None);
+        assert_eq!(p.state().status_line(), None);
+        let polls = p.polls.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(p.polls.load(Ordering::SeqCst), polls, "its thread stopped");
+    }
+}
