@@ -1,6 +1,9 @@
 //! `prom_rs_config_check`: the startup check of hosts that parse their configuration before they fork (Kamailio,
 //! OpenSIPS). It refuses what `prom_rs_core_start` would refuse, and starts nothing: no thread, no port.
 
+// Calls the built library's C ABI through dlopen: unsafe by nature (Cargo.toml denies it elsewhere).
+#![allow(unsafe_code)]
+
 mod common;
 use common::*;
 use std::net::TcpListener;
