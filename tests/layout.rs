@@ -20,11 +20,13 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a source file without line comments (doc comments name modules without importing them).
+/// The code of a source file without line comments (doc comments name modules without importing them) and without
+/// its unit tests (`super::` inside an inline `mod tests` means the file's own module, and tests may use anything).
 fn code(p: &Path) -> String {
     std::fs::read_to_string(p)
         .unwrap()
         .lines()
+        .take_while(|l| !l.starts_with("mod tests"))
         .map(|l| l.split("//").next().unwrap_or(""))
         .collect::<Vec<_>>()
         .join("\n")
