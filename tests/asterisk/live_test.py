@@ -20,41 +20,16 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import astharness as h  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from livecheck import RESULTS, check, check_true, wait_for  # noqa: E402
 from astharness import value, values  # noqa: E402
 
-RESULTS = []
 SUMMARY = []
 
 
 def note(line):
     """A line of the closing summary."""
     SUMMARY.append(line)
-
-
-def check(name, got, want):
-    ok = got == want
-    RESULTS.append(ok)
-    print(f"  {'ok  ' if ok else 'FAIL'} {name}: {got!r}" + ("" if ok else f" (expected {want!r})"), flush=True)
-    return ok
-
-
-def check_true(name, cond, detail=""):
-    RESULTS.append(bool(cond))
-    shown = detail if (detail and (not cond or len(detail) < 80)) else ""
-    print(f"  {'ok  ' if cond else 'FAIL'} {name}{': ' + shown if shown else ''}", flush=True)
-    return cond
-
-
-def wait_for(what, fn, timeout=30, step=0.25):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(step)
-    print(f"  (timed out waiting for {what}; last value {last!r})")
-    return last
 
 
 class Scenario:
