@@ -71,13 +71,6 @@ impl TraceWriter {
         self.queue.clone()
     }
 
-    /// Queues one event (see [`TraceQueue::record`]).
-    pub fn record(&self, ev: &Event<'_>) {
-        if let Some(q) = &self.queue {
-            q.record(ev);
-        }
-    }
-
     /// Writes what is queued, closes the file and joins the thread. Drop every [`TraceQueue`] handle first: the
     /// thread ends when the last one is gone (or 200 ms after this call at most).
     pub fn close(mut self) {

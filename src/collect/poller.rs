@@ -199,11 +199,6 @@ impl PollerSlot {
             w.stop();
         }
     }
-
-    /// The poller.
-    pub fn poller(&self) -> &Arc<dyn Poller> {
-        &self.poller
-    }
 }
 
 /// What the operator was last told.

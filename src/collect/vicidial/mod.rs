@@ -91,7 +91,7 @@ impl Poller for Vicidial {
         let mut running = lock(&self.running);
         let wanted = cfg.vicidial.enabled.then(|| cfg.vicidial.clone());
         // The reader restarts (new connection) only when one of its own settings changed.
-        if *running == wanted && (wanted.is_none() || self.state.is_enabled()) {
+        if *running == wanted {
             return Plan::Keep;
         }
         *running = wanted.clone();
