@@ -25,7 +25,9 @@ NOANSWER_IP = "127.0.0.5"  # rings forever
 ATTACKER_IP = "127.0.0.6"  # wrong passwords, unknown accounts
 REGISTRAR_IP = "127.0.0.8" # accepts our outbound registration
 DEAD_IP = "127.0.0.9"      # answers OPTIONS, then stops (a phone that dies)
+BYER_IP = "127.0.0.10"     # answers, then hangs up itself (BYE from the called side)
 SIPP_PORT = 5060
+AMI_USER, AMI_SECRET = "livetest", "live-test-secret"
 
 
 def free_port(ip="127.0.0.1", kind=socket.SOCK_STREAM):
@@ -102,6 +104,7 @@ class Lab:
         self.sip_port = free_port(AST_IP, socket.SOCK_DGRAM)
         self.scrape_port = free_port()
         self.http_port = http_port
+        self.ami_port = free_port()
         # An RTP port pair per channel; a range of its own per process (other tests may run beside this one).
         self.rtp_ports = rtp_ports
         self.rtp_start = 30000 + (os.getpid() % 8) * 4000
@@ -171,6 +174,10 @@ transmit_silence = no
         self.write("rtp.conf", f"[general]\nrtpstart = {self.rtp_start}\nrtpend = {self.rtp_start + self.rtp_ports - 1}\n"
                    "rtcpinterval = 1000\n")
         self.write("stasis.conf", "[threadpool]\n")
+        # The manager on loopback, as ViciDial needs it: the live test redirects calls through it (ViciDial's
+        # transfers are AMI Redirects).
+        self.write("manager.conf", f"[general]\nenabled = yes\nbindaddr = 127.0.0.1\nport = {self.ami_port}\n\n"
+                   f"[{AMI_USER}]\nsecret = {AMI_SECRET}\nread = call\nwrite = call\n")
         self.write("musiconhold.conf", "[default]\nmode = playlist\n")
         self.write("confbridge.conf", "[general]\n[default_user]\ntype = user\nquiet = yes\n"
                    "[default_bridge]\ntype = bridge\n")
@@ -209,6 +216,13 @@ exten => rtcp,1,Dial(PJSIP/100@loopout,5)
  same => n,Hangup()
 exten => hold,1,Answer()
  same => n,Wait(3600)
+exten => held,1,Dial(PJSIP/callee,5)
+ same => n,Hangup()
+exten => calleebye,1,Dial(PJSIP/byer,5)
+ same => n,Hangup()
+exten => brief,1,Answer()
+ same => n,Wait(2)
+ same => n,Hangup()
 
 [loopin]
 exten => _X.,1,Answer()
@@ -242,6 +256,7 @@ match = {CALLER_IP}
 {phone('busy', BUSY_IP, qualify=False)}
 {phone('noanswer', NOANSWER_IP, qualify=False)}
 {phone('dead', DEAD_IP)}
+{phone('byer', BYER_IP, qualify=False)}
 [authuser]
 {ep}auth = authuser
 [authuser]
@@ -313,9 +328,35 @@ password = secret
             raise RuntimeError(f"asterisk -rx {command!r}: {r.stderr or r.stdout}")
         return r.stdout
 
-    def sipp(self, scenario, ip, *args, wait=False, log=None):
-        """Starts sipp bound to `ip`. `scenario`: a file in tests/asterisk/sipp or a built-in (sn:uas)."""
-        cmd = ["sipp", "-i", ip, "-p", str(SIPP_PORT), "-mi", ip, "-nostdin",
+    def ami(self, action, **fields):
+        """Sends one manager action (logged in for it) and returns the response's {field: value}."""
+        with socket.create_connection(("127.0.0.1", self.ami_port), timeout=10) as s:
+            f = s.makefile("rwb")
+            f.readline()  # the banner
+
+            def send(name, **kv):
+                f.write("".join(f"{k}: {v}\r\n" for k, v in dict(Action=name, **kv).items()).encode() + b"\r\n")
+                f.flush()
+                resp = {}
+                while True:
+                    line = f.readline().decode(errors="replace").strip()
+                    if not line:
+                        if resp:
+                            return resp
+                        continue
+                    k, _, v = line.partition(":")
+                    resp.setdefault(k.strip(), v.strip())
+
+            login = send("Login", Username=AMI_USER, Secret=AMI_SECRET, Events="off")
+            if login.get("Response") != "Success":
+                raise RuntimeError(f"manager login refused: {login}")
+            return send(action, **fields)
+
+    def sipp(self, scenario, ip, *args, wait=False, log=None, port=SIPP_PORT):
+        """Starts sipp bound to `ip`:`port`. `scenario`: a file in tests/asterisk/sipp or a built-in (sn:uas)."""
+        cmd = ["sipp", "-i", ip, "-p", str(port), "-mi", ip, "-nostdin",
+               # sipp instances sharing an address need media ports apart
+               "-mp", str(6000 + 10 * (port - SIPP_PORT) if port > SIPP_PORT else 6000),
                "-trace_err", "-error_file", self.path("log", f"sipp-{ip}-{len(self.procs)}.err")]
         if scenario.startswith("sn:"):
             cmd += ["-sn", scenario[3:]]
@@ -337,12 +378,13 @@ password = secret
             self.stop_proc(p)
             raise RuntimeError("sipp did not finish in time")
 
-    def call(self, exten, calls, rate=10, duration_ms=1000, limit=None, wait=True, extra=(), run_limit_s=120):
+    def call(self, exten, calls, rate=10, duration_ms=1000, limit=None, wait=True, extra=(), run_limit_s=120,
+             scenario="uac_call.xml", port=SIPP_PORT):
         """Places `calls` calls from the caller address to `exten`; returns sipp's exit status (0: all succeeded,
         1: some failed as expected for busy/no answer). sipp gives up (an error) after `run_limit_s` in all."""
         args = [f"{AST_IP}:{self.sip_port}", "-s", exten, "-m", str(calls), "-r", str(rate), "-d", str(duration_ms),
                 "-l", str(limit or calls), "-timeout", f"{run_limit_s}s", "-timeout_error"] + list(extra)
-        return self.sipp("uac_call.xml", CALLER_IP, *args, wait=wait)
+        return self.sipp(scenario, CALLER_IP, *args, wait=wait, port=port)
 
     def stop_proc(self, p):
         if p.poll() is None:

@@ -23,6 +23,7 @@ import astharness as h  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from livecheck import RESULTS, check, check_true, wait_for  # noqa: E402
 from astharness import value, values  # noqa: E402
+import zero_check  # noqa: E402
 
 SUMMARY = []
 
@@ -282,6 +283,7 @@ def run(binary, module, trace_dir):
                 shutil.copy(os.path.join(lab.dir, f"{name}.trace"), os.path.join(trace_dir, f"{name}.trace"))
             print(f"live test: traces written to {trace_dir}")
 
+        zero_check.run(lab, note)
         errors = [line for line in lab.log_text().splitlines() if "res_prom_rs" in line and "ERROR" in line]
         check("res_prom_rs errors in the Asterisk log", errors, [])
         lifecycle(lab, sc)
