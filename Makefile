@@ -16,6 +16,8 @@ CONFIG           ?= examples/prom_host.conf
 # An Asterisk installed under one prefix, e.g. the test Asterisk 22 of scripts/build-test-asterisk.sh
 # (make test-asterisk-build; its prefix: scripts/build-test-asterisk.sh --print-prefix), sets the next four at once.
 ASTERISK_PREFIX  ?=
+# The channel driver the Asterisk live test configures its phones for: PJSIP, or SIP (chan_sip, Asterisk <= 20).
+ASTERISK_CHANNEL ?= PJSIP
 ASTERISK_INCLUDE_DIR ?= $(if $(ASTERISK_PREFIX),$(ASTERISK_PREFIX)/include,/usr/include)
 ASTERISK_ETCDIR  ?= $(if $(ASTERISK_PREFIX),$(ASTERISK_PREFIX)/etc/asterisk,/etc/asterisk)
 # The installed Asterisk's module directory: astmoddir of its asterisk.conf, else the usual place.
@@ -107,8 +109,9 @@ install-asterisk: ## Copy build/res_prom_rs.so to ASTERISK_MODDIR and the sample
 	fi
 	@echo "asterisk module: installed; load it with: asterisk -rx 'module load res_prom_rs.so'"
 
-test-asterisk: asterisk ## Live test against the installed Asterisk (ASTERISK_BIN) and sipp
+test-asterisk: asterisk ## Live test against the installed Asterisk (ASTERISK_BIN) and sipp; ASTERISK_CHANNEL=SIP for chan_sip
 	ASTERISK_BIN=$(ASTERISK_BIN) ASTERISK_MODULE=$(CURDIR)/$(AST_MOD) PROM_RS_LIB=$(CURDIR)/$(LIB) \
+		ASTERISK_CHANNEL=$(ASTERISK_CHANNEL) \
 		python3 tests/asterisk/live_test.py
 
 test-asterisk-build: ## Build a test Asterisk 22 from Debian's source package into the cache, once (about 10 min)
