@@ -1,9 +1,11 @@
-//! One complete reading of the ViciDial tables, turned into the eight `vicidial_*` families.
+//! One complete reading of the ViciDial tables, turned into the `vicidial_*` families (the live state here, the
+//! KPI families in [`super::kpi`]).
 //!
 //! A snapshot is built on the reader thread from plain rows (no database types here, so it is unit-tested without a
 //! server), with every label set escaped once. The scrape only walks the prepared lines: rendering a snapshot costs
 //! the same as copying its bytes, whatever the database is doing.
 
+use super::kpi::{self, KpiReading};
 use crate::registry::render::{render_labels, Kind, PageWriter};
 use crate::registry::Collect;
 use crate::status::numbers::CallCenter;
@@ -36,8 +38,11 @@ pub(crate) const RECORDINGS_MISSING: usize = 5;
 pub(crate) const INBOUND_LAST_HOUR: usize = 6;
 pub(crate) const QUEUE_WAIT_AVG: usize = 7;
 
+/// How many families there are.
+pub const FAMILY_COUNT: usize = 27;
+
 /// The ViciDial families, in page order.
-pub const FAMILIES: [FamilyDef; 8] = [
+pub const FAMILIES: [FamilyDef; FAMILY_COUNT] = [
     FamilyDef {
         name: "vicidial_agents",
         help: "Logged-in ViciDial agents by campaign and status (every status listed for each campaign with agents; DISPO = READY or PAUSED still holding a lead).",
@@ -76,6 +81,101 @@ pub const FAMILIES: [FamilyDef; 8] = [
     FamilyDef {
         name: "vicidial_queue_wait_seconds_avg_last_hour",
         help: "Average time in queue of the inbound (closer) calls of the last hour, by in-group.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_calls_today",
+        help: "Calls placed today by campaign (vicidial_campaign_stats.calls_today, kept by ViciDial).",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_answers_today",
+        help: "Human-answered calls today by campaign (vicidial_campaign_stats.answers_today).",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_drops_today",
+        help: "Dropped calls today by campaign (vicidial_campaign_stats.drops_today; fractional under the UK Ofcom method).",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_drop_answered_ratio_today",
+        help: "Drops over human-answered calls today, as ViciDial computes it for the campaign (drops_answers_today_pct / 100; drop rate groups and Ofcom included).",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_calls_last_minute",
+        help: "Calls the campaign placed in the last minute (vicidial_campaign_stats.calls_onemin).",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_drops_30d",
+        help: "Dropped outbound calls (status DROP) of today and the 29 days before, by campaign, from vicidial_log.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_answers_30d",
+        help: "Human-answered outbound calls (statuses with human_answered = Y) of today and the 29 days before, by campaign, from vicidial_log.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_active",
+        help: "1 when the campaign is active (vicidial_campaigns.active = Y), else 0.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_dial_level",
+        help: "The campaign's current auto-dial level (lines dialed per waiting agent).",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_dial_method",
+        help: "The campaign's dial method (value 1).",
+        labels: &["campaign", "dial_method"],
+    },
+    FamilyDef {
+        name: "vicidial_hopper_leads",
+        help: "Leads in the campaign's hopper ready to dial (READY, RHOLD, RQUEUE); 0 for a campaign with none.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_inbound_calls_today",
+        help: "Inbound (closer) calls of today by in-group.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_inbound_answered_today",
+        help: "Inbound calls of today answered by an agent, by in-group.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_inbound_answered_within_service_level_today",
+        help: "Inbound calls of today answered after at most the in-group's service-level seconds in queue, by in-group.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_inbound_abandoned_today",
+        help: "Inbound calls of today dropped before an agent answered (status DROP or XDROP), by in-group.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_inbound_service_level_seconds",
+        help: "The in-group's service-level target: seconds in queue within which a call counts as answered in time.",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_agent_seconds_today",
+        help: "Agent time of today by campaign and state (pause, wait, talk, dispo, dead), summed over agents.",
+        labels: &["campaign", "state"],
+    },
+    FamilyDef {
+        name: "vicidial_agent_calls_today",
+        help: "Calls agents handled today by campaign (agent log rows with a lead).",
+        labels: &["campaign"],
+    },
+    FamilyDef {
+        name: "vicidial_campaign_handle_seconds_avg_today",
+        help: "Average handle time of today by campaign: talk plus dispo (wrap-up) seconds over handled calls.",
         labels: &["campaign"],
     },
 ];
@@ -131,6 +231,8 @@ pub struct Reading {
     pub closer: Vec<GroupRow>,
     /// Missing recordings.
     pub recordings_missing: u64,
+    /// The KPI tables.
+    pub kpi: KpiReading,
 }
 
 /// Sample lines of one family: pre-escaped labels and the value.
@@ -140,7 +242,7 @@ pub type Rows = Vec<(Box<str>, f64)>;
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Per family (indexed like [`FAMILIES`]).
-    pub rows: [Rows; 8],
+    pub rows: [Rows; FAMILY_COUNT],
     /// The few numbers the status page shows.
     pub summary: CallCenter,
 }
@@ -181,7 +283,7 @@ fn summary(r: &Reading) -> CallCenter {
 }
 
 /// Collects one family's series in label order, refusing new ones past the cap.
-struct Builder {
+pub(super) struct Builder {
     cap: usize,
     series: BTreeMap<Vec<String>, f64>,
     dropped: u64,
@@ -196,7 +298,7 @@ impl Builder {
         }
     }
     /// Sets or merges one series: `merge(old, new)` when the label set is already there.
-    fn put(&mut self, labels: &[&str], v: f64, merge: fn(f64, f64) -> f64) {
+    pub(super) fn put(&mut self, labels: &[&str], v: f64, merge: fn(f64, f64) -> f64) {
         let key: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
         if let Some(old) = self.series.get_mut(&key) {
             *old = merge(*old, v);
@@ -216,10 +318,10 @@ impl Builder {
     }
 }
 
-fn add(a: f64, b: f64) -> f64 {
+pub(super) fn add(a: f64, b: f64) -> f64 {
     a + b
 }
-fn keep(a: f64, _: f64) -> f64 {
+pub(super) fn keep(a: f64, _: f64) -> f64 {
     a
 }
 fn max(a: f64, b: f64) -> f64 {
@@ -229,8 +331,8 @@ fn max(a: f64, b: f64) -> f64 {
 impl Snapshot {
     /// Builds the families from one reading, at most `cap` series each. Returns the snapshot and, per family, the
     /// series dropped by the cap.
-    pub fn build(r: &Reading, cap: usize) -> (Snapshot, [u64; 8]) {
-        let mut b: [Builder; 8] = std::array::from_fn(|_| Builder::new(cap));
+    pub fn build(r: &Reading, cap: usize) -> (Snapshot, [u64; FAMILY_COUNT]) {
+        let mut b: [Builder; FAMILY_COUNT] = std::array::from_fn(|_| Builder::new(cap));
         // Every status of every campaign that has agents, so "nobody waiting in campaign X" is a 0, not a gap.
         let mut campaigns: Vec<&str> = r.agents.iter().map(|a| a.campaign.as_str()).collect();
         campaigns.sort_unstable();
@@ -268,7 +370,8 @@ impl Snapshot {
                 b[QUEUE_WAIT_AVG].put(&[c], sum / n as f64, keep);
             }
         }
-        let mut dropped = [0u64; 8];
+        kpi::build(&r.kpi, &mut b);
+        let mut dropped = [0u64; FAMILY_COUNT];
         let mut snap = Snapshot {
             summary: summary(r),
             ..Snapshot::default()
@@ -360,7 +463,7 @@ mod tests {
             ..Reading::default()
         };
         let (s, dropped) = Snapshot::build(&r, 100);
-        assert_eq!(dropped, [0; 8]);
+        assert_eq!(dropped, [0; FAMILY_COUNT]);
         let p = page(&s);
         assert!(
             p.contains("vicidial_agents{campaign=\"C1\",status=\"PAUSED\"} 2\n"),
