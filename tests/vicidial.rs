@@ -1,6 +1,8 @@
 //! The ViciDial reader against a real MariaDB (a private server started by the tests), through the built cdylib as a
 //! host loads it: every family's values on a known scenario, agents logging out, the server killed and restarted, a
-//! query that hangs, a wrong password, a missing column, the older schema, the cardinality cap and reload.
+//! query that hangs, a wrong password, a missing column, the older schema, the cardinality cap and reload; the KPI
+//! families (drop rate, hopper, service level, agent time) on the same scenario, and one of their tables, columns or
+//! GRANTs missing.
 //!
 //! Tests that do not stop the server share one (each with its own database); the kill/restart test has its own.
 //! Intervals are 1 s and timeouts below 1 s; every wait polls the page up to a deadline instead of sleeping blindly.
@@ -289,7 +291,136 @@ fn expected_scenario() -> (BTreeMap<String, f64>, Vec<(String, f64)>) {
         "vicidial_queue_wait_seconds_avg_last_hour{campaign=\"IN_SALES\"}".into(),
         21.0,
     );
+    kpi_expected(&mut put);
     (m, seconds)
+}
+
+/// The KPI families of the scenario (the same with or without `vicidial.server_ip`: they are campaign-wide).
+fn kpi_expected(put: &mut dyn FnMut(String, f64)) {
+    // The in-groups' calls of today are in the last hour as well.
+    for (c, t, n) in [
+        ("IN_SLA", "AGENT", 2),
+        ("IN_SLA", "CALLER", 1),
+        ("IN_SLA", "ABANDON", 2),
+        ("IN_SLA", "NONE", 1),
+        ("IN_SLB", "AGENT", 1),
+        ("IN_SLB", "AFTERHOURS", 1),
+    ] {
+        put(
+            format!("vicidial_inbound_calls_last_hour{{campaign=\"{c}\",term_reason=\"{t}\"}}"),
+            n as f64,
+        );
+    }
+    put(
+        "vicidial_queue_wait_seconds_avg_last_hour{campaign=\"IN_SLA\"}".into(),
+        122.01 / 6.0,
+    );
+    put(
+        "vicidial_queue_wait_seconds_avg_last_hour{campaign=\"IN_SLB\"}".into(),
+        15.0,
+    );
+    let by_campaign: &[(&str, &[(&str, f64)])] = &[
+        (
+            "vicidial_campaign_calls_today",
+            &[("SALES", 1200.0), ("SUPPORT", 300.0), ("OLDCAMP", 0.0)],
+        ),
+        (
+            "vicidial_campaign_answers_today",
+            &[("SALES", 400.0), ("SUPPORT", 150.0), ("OLDCAMP", 0.0)],
+        ),
+        (
+            "vicidial_campaign_drops_today",
+            &[("SALES", 10.0), ("SUPPORT", 6.0), ("OLDCAMP", 0.0)],
+        ),
+        (
+            "vicidial_campaign_drop_answered_ratio_today",
+            &[("SALES", 0.025), ("SUPPORT", 0.04), ("OLDCAMP", 0.0)],
+        ),
+        (
+            "vicidial_campaign_calls_last_minute",
+            &[("SALES", 14.0), ("SUPPORT", 3.0), ("OLDCAMP", 0.0)],
+        ),
+        // 30 days: today's, yesterday's, day 29's; not day 30's or older, not a DROP over 6000 s, not an XDROP,
+        // not SURV in SALES (human-answered only in SUPPORT).
+        (
+            "vicidial_campaign_drops_30d",
+            &[("SALES", 3.0), ("SUPPORT", 1.0)],
+        ),
+        (
+            "vicidial_campaign_answers_30d",
+            &[("SALES", 4.0), ("SUPPORT", 2.0)],
+        ),
+        (
+            "vicidial_campaign_active",
+            &[("SALES", 1.0), ("SUPPORT", 1.0), ("OLDCAMP", 0.0)],
+        ),
+        (
+            "vicidial_campaign_dial_level",
+            &[("SALES", 2.5), ("SUPPORT", 1.0), ("OLDCAMP", 0.0)],
+        ),
+        (
+            "vicidial_hopper_leads",
+            &[("SALES", 3.0), ("SUPPORT", 0.0), ("OLDCAMP", 0.0)],
+        ),
+        (
+            "vicidial_campaign_agent_calls_today",
+            &[("SALES", 2.0), ("SUPPORT", 1.0)],
+        ),
+        (
+            "vicidial_campaign_handle_seconds_avg_today",
+            &[("SALES", 170.0), ("SUPPORT", 120.0)],
+        ),
+        // In-groups defined in vicidial_inbound_groups: active ones with zeros, inactive ones with calls.
+        (
+            "vicidial_inbound_calls_today",
+            &[("IN_SLA", 6.0), ("IN_SLB", 2.0), ("IN_IDLE", 0.0)],
+        ),
+        (
+            "vicidial_inbound_answered_today",
+            &[("IN_SLA", 3.0), ("IN_SLB", 1.0), ("IN_IDLE", 0.0)],
+        ),
+        // 20.00 s in queue with a 20 s target is in time, 20.01 s is not; 30 s with 30 s is.
+        (
+            "vicidial_inbound_answered_within_service_level_today",
+            &[("IN_SLA", 2.0), ("IN_SLB", 1.0), ("IN_IDLE", 0.0)],
+        ),
+        (
+            "vicidial_inbound_abandoned_today",
+            &[("IN_SLA", 2.0), ("IN_SLB", 0.0), ("IN_IDLE", 0.0)],
+        ),
+        (
+            "vicidial_inbound_service_level_seconds",
+            &[("IN_SLA", 20.0), ("IN_SLB", 30.0), ("IN_IDLE", 20.0)],
+        ),
+    ];
+    for (family, values) in by_campaign {
+        for (c, v) in *values {
+            put(format!("{family}{{campaign=\"{c}\"}}"), *v);
+        }
+    }
+    for (c, m) in [
+        ("SALES", "ADAPT_TAPERED"),
+        ("SUPPORT", "RATIO"),
+        ("OLDCAMP", "MANUAL"),
+    ] {
+        put(
+            format!("vicidial_campaign_dial_method{{campaign=\"{c}\",dial_method=\"{m}\"}}"),
+            1.0,
+        );
+    }
+    for (c, secs) in [
+        ("SALES", [310.0, 50.0, 300.0, 40.0, 5.0]),
+        ("SUPPORT", [5.0, 60.0, 90.0, 30.0, 10.0]),
+    ] {
+        for (state, v) in ["pause", "wait", "talk", "dispo", "dead"].iter().zip(secs) {
+            put(
+                format!(
+                    "vicidial_campaign_agent_seconds_today{{campaign=\"{c}\",state=\"{state}\"}}"
+                ),
+                v,
+            );
+        }
+    }
 }
 
 /// Checks every ViciDial series of `page` against the scenario; state seconds may have grown by at most
@@ -322,6 +453,8 @@ fn assert_scenario(page: &str, elapsed: Duration) {
 }
 
 fn scenario_db(server: &MariaDb, name: &str, schema: Schema) -> Instant {
+    // "Today" in the scenario is the last minute: not across midnight.
+    server.wait_past_midnight(Duration::from_secs(120));
     server.create_database(name, schema);
     server.load(name, "scenario.sql");
     Instant::now()
@@ -743,4 +876,84 @@ fn reload_stops_restarts_and_reconfigures_the_reader() {
         up(p) == Some(1.0) && p.contains("agent=\"a11\"")
     });
     assert!(!page.contains("agent=\"a01\""));
+}
+
+#[test]
+fn a_missing_kpi_table_column_or_grant_turns_off_only_its_families() {
+    let server = shared_server();
+    let db = "vd_kpi_missing";
+    scenario_db(server, db, Schema::Old1540);
+    server.exec(
+        db,
+        &[
+            "DROP TABLE vicidial_hopper",
+            "ALTER TABLE vicidial_agent_log DROP COLUMN dead_sec",
+            &format!("REVOKE SELECT ON {db}.vicidial_log FROM '{USER}'@'127.0.0.1'"),
+        ],
+    );
+    let ex = start_reader(server, db, &[]);
+    ex.wait_for(15, "the first snapshot", |p| up(p) == Some(1.0));
+    // Several polls: still one line per group.
+    std::thread::sleep(Duration::from_millis(2500));
+    let page = ex.page();
+    assert_eq!(up(&page), Some(1.0));
+    for gone in [
+        "vicidial_hopper_leads",
+        "vicidial_campaign_agent_",
+        "vicidial_campaign_handle_seconds_avg_today",
+        "vicidial_campaign_drops_30d",
+        "vicidial_campaign_answers_30d",
+    ] {
+        assert!(!has_samples(&page, gone), "{gone} still on the page");
+    }
+    let s = vicidial_series(&page);
+    for (series, v) in [
+        ("vicidial_campaign_calls_today{campaign=\"SALES\"}", 1200.0),
+        ("vicidial_campaign_dial_level{campaign=\"SALES\"}", 2.5),
+        (
+            "vicidial_inbound_answered_within_service_level_today{campaign=\"IN_SLA\"}",
+            2.0,
+        ),
+        ("vicidial_agents{campaign=\"SALES\",status=\"READY\"}", 1.0),
+    ] {
+        assert_eq!(s.get(series), Some(&v), "{series}");
+    }
+    let warnings: Vec<String> = log_lines(&format!("/{db})"))
+        .into_iter()
+        .filter(|(l, _)| *l == 2)
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    let named = |what: &[&str]| {
+        warnings
+            .iter()
+            .filter(|w| what.iter().all(|x| w.contains(x)))
+            .count()
+    };
+    assert_eq!(
+        named(&["vicidial_hopper_leads are off", "vicidial_hopper", "1146"]),
+        1,
+        "{warnings:#?}"
+    );
+    assert_eq!(
+        named(&[
+            "vicidial_campaign_agent_",
+            "vicidial_agent_log",
+            "'dead_sec'"
+        ]),
+        1,
+        "{warnings:#?}"
+    );
+    assert_eq!(
+        named(&[
+            "vicidial_campaign_drops_30d",
+            "no SELECT privilege on vicidial_log"
+        ]),
+        1,
+        "{warnings:#?}"
+    );
+    assert!(
+        !log_lines(&format!("/{db})")).iter().any(|(l, _)| *l == 1),
+        "no error: the reader is up"
+    );
 }

@@ -31,7 +31,7 @@ pub(crate) const AGENT_CALLS: usize = FIRST + 17;
 pub(crate) const HANDLE_AVG: usize = FIRST + 18;
 const _: () = assert!(HANDLE_AVG + 1 == super::snapshot::FAMILY_COUNT);
 
-/// The agent-time states of `vicidial_agent_seconds_today`, in page order.
+/// The agent-time states of `vicidial_campaign_agent_seconds_today`, in page order.
 pub const AGENT_STATES: [&str; 5] = ["pause", "wait", "talk", "dispo", "dead"];
 
 /// One `vicidial_campaigns` row.
@@ -229,10 +229,7 @@ mod tests {
         };
         let (s, _) = Snapshot::build(&r, 100);
         let lines = |i: usize| -> Vec<String> {
-            s.rows[i]
-                .iter()
-                .map(|(l, v)| format!("{l} {v}"))
-                .collect()
+            s.rows[i].iter().map(|(l, v)| format!("{l} {v}")).collect()
         };
         assert_eq!(lines(HOPPER), ["campaign=\"A\" 7", "campaign=\"B\" 0"]);
         assert_eq!(lines(DIAL_LEVEL), ["campaign=\"A\" 2.5"]);

@@ -86,8 +86,12 @@ impl Group {
             Group::Campaigns => "vicidial_campaign_active, _dial_level and _dial_method",
             Group::Stats => "vicidial_campaign_*_today and vicidial_campaign_calls_last_minute",
             Group::Hopper => "vicidial_hopper_leads",
-            Group::InGroups => "vicidial_inbound_*_today and vicidial_inbound_service_level_seconds",
-            Group::AgentTime => "vicidial_agent_*_today and vicidial_campaign_handle_seconds_avg_today",
+            Group::InGroups => {
+                "vicidial_inbound_*_today and vicidial_inbound_service_level_seconds"
+            }
+            Group::AgentTime => {
+                "vicidial_campaign_agent_*_today and vicidial_campaign_handle_seconds_avg_today"
+            }
             Group::Drops30d => "vicidial_campaign_drops_30d and _answers_30d",
         }
     }
@@ -157,9 +161,8 @@ pub(super) fn read(
     stopped: &dyn Fn() -> bool,
     st: &mut KpiState,
 ) -> Result<KpiReading, Failure> {
-    let mut q = |table: &'static str, sql: &str, params: Params| {
-        db.rows(cfg, stopped, table, sql, params)
-    };
+    let mut q =
+        |table: &'static str, sql: &str, params: Params| db.rows(cfg, stopped, table, sql, params);
     let campaigns = st.run(Group::Campaigns, |_| {
         Ok(q("vicidial_campaigns", CAMPAIGNS_SQL, Params::Empty)?
             .iter()

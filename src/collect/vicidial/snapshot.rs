@@ -164,12 +164,12 @@ pub const FAMILIES: [FamilyDef; FAMILY_COUNT] = [
         labels: &["campaign"],
     },
     FamilyDef {
-        name: "vicidial_agent_seconds_today",
+        name: "vicidial_campaign_agent_seconds_today",
         help: "Agent time of today by campaign and state (pause, wait, talk, dispo, dead), summed over agents.",
         labels: &["campaign", "state"],
     },
     FamilyDef {
-        name: "vicidial_agent_calls_today",
+        name: "vicidial_campaign_agent_calls_today",
         help: "Calls agents handled today by campaign (agent log rows with a lead).",
         labels: &["campaign"],
     },
