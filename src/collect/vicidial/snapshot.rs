@@ -18,7 +18,7 @@ pub const AGENT_STATUSES: &[&str] = &[
 ];
 
 /// A family's fixed parts.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct FamilyDef {
     /// Metric name.
     pub name: &'static str,
@@ -38,11 +38,26 @@ pub(crate) const RECORDINGS_MISSING: usize = 5;
 pub(crate) const INBOUND_LAST_HOUR: usize = 6;
 pub(crate) const QUEUE_WAIT_AVG: usize = 7;
 
-/// How many families there are.
-pub const FAMILY_COUNT: usize = 27;
+/// How many families there are: the live state's, then the KPI families.
+pub const FAMILY_COUNT: usize = LIVE.len() + kpi::FAMILIES.len();
 
 /// The ViciDial families, in page order.
-pub const FAMILIES: [FamilyDef; FAMILY_COUNT] = [
+pub const FAMILIES: [FamilyDef; FAMILY_COUNT] = {
+    let mut all = [LIVE[0]; FAMILY_COUNT];
+    let mut i = 0;
+    while i < FAMILY_COUNT {
+        all[i] = if i < LIVE.len() {
+            LIVE[i]
+        } else {
+            kpi::FAMILIES[i - LIVE.len()]
+        };
+        i += 1;
+    }
+    all
+};
+
+/// The live-state families.
+const LIVE: [FamilyDef; 8] = [
     FamilyDef {
         name: "vicidial_agents",
         help: "Logged-in ViciDial agents by campaign and status (every status listed for each campaign with agents; DISPO = READY or PAUSED still holding a lead).",
@@ -81,101 +96,6 @@ pub const FAMILIES: [FamilyDef; FAMILY_COUNT] = [
     FamilyDef {
         name: "vicidial_queue_wait_seconds_avg_last_hour",
         help: "Average time in queue of the inbound (closer) calls of the last hour, by in-group.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_calls_today",
-        help: "Calls placed today by campaign (vicidial_campaign_stats.calls_today, kept by ViciDial).",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_answers_today",
-        help: "Human-answered calls today by campaign (vicidial_campaign_stats.answers_today).",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_drops_today",
-        help: "Dropped calls today by campaign (vicidial_campaign_stats.drops_today; fractional under the UK Ofcom method).",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_drop_answered_ratio_today",
-        help: "Drops over human-answered calls today, as ViciDial computes it for the campaign (drops_answers_today_pct / 100; drop rate groups and Ofcom included).",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_calls_last_minute",
-        help: "Calls the campaign placed in the last minute (vicidial_campaign_stats.calls_onemin).",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_drops_30d",
-        help: "Dropped outbound calls (status DROP) of today and the 29 days before, by campaign, from vicidial_log.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_answers_30d",
-        help: "Human-answered outbound calls (statuses with human_answered = Y) of today and the 29 days before, by campaign, from vicidial_log.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_active",
-        help: "1 when the campaign is active (vicidial_campaigns.active = Y), else 0.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_dial_level",
-        help: "The campaign's current auto-dial level (lines dialed per waiting agent).",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_dial_method",
-        help: "The campaign's dial method (value 1).",
-        labels: &["campaign", "dial_method"],
-    },
-    FamilyDef {
-        name: "vicidial_hopper_leads",
-        help: "Leads in the campaign's hopper ready to dial (READY, RHOLD, RQUEUE); 0 for a campaign with none.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_inbound_calls_today",
-        help: "Inbound (closer) calls of today by in-group.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_inbound_answered_today",
-        help: "Inbound calls of today answered by an agent, by in-group.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_inbound_answered_within_service_level_today",
-        help: "Inbound calls of today answered after at most the in-group's service-level seconds in queue, by in-group.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_inbound_abandoned_today",
-        help: "Inbound calls of today dropped before an agent answered (status DROP or XDROP), by in-group.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_inbound_service_level_seconds",
-        help: "The in-group's service-level target: seconds in queue within which a call counts as answered in time.",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_agent_seconds_today",
-        help: "Agent time of today by campaign and state (pause, wait, talk, dispo, dead), summed over agents.",
-        labels: &["campaign", "state"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_agent_calls_today",
-        help: "Calls agents handled today by campaign (agent log rows with a lead).",
-        labels: &["campaign"],
-    },
-    FamilyDef {
-        name: "vicidial_campaign_handle_seconds_avg_today",
-        help: "Average handle time of today by campaign: talk plus dispo (wrap-up) seconds over handled calls.",
         labels: &["campaign"],
     },
 ];
