@@ -323,6 +323,7 @@ static void __attribute__((noreturn)) core_process(int fd)
 				failures = 0;
 				retry_ms = RETRY_MIN_MS;
 				next_sample = now;
+				prom_rs_kam_script_declare(core);
 			} else {
 				failures++;
 				prom_rs_kam_log(failures == 1 ? 1 : 2,
@@ -335,6 +336,7 @@ static void __attribute__((noreturn)) core_process(int fd)
 		}
 		if (core && now >= next_sample) {
 			sampled = prom_rs_kam_sample(core, &refused);
+			prom_rs_kam_script_sample(core);
 			publish_status(core, sampled, refused, sample_ms);
 			next_sample += sample_ms;
 			if (next_sample <= now) {
