@@ -222,11 +222,12 @@ static void refused(enum prs_op op, const str *name, int status)
 		name ? (name->len > 100 ? 100 : name->len) : 0, name && name->s ? name->s : "", prs_strerror(status));
 }
 
-/* family < 0: look the name up. */
-static int update(int family, const str *name, enum prs_op op, const str *value, const str *labels, unsigned n)
+/* family < 0: look the name up. The value: `value` as text, or `number` when value is NULL. */
+static int update_num(int family, const str *name, enum prs_op op, const str *value, double number,
+	const str *labels, unsigned n)
 {
 	struct prs_str vals[MAX_ARGS];
-	double v = 0;
+	double v = number;
 	unsigned i;
 	int r;
 
@@ -235,7 +236,7 @@ static int update(int family, const str *name, enum prs_op op, const str *value,
 	}
 	if (family < 0) {
 		r = PRS_ERR_FAMILY;
-	} else if (takes_value(op) && parse_number(value, &v)) {
+	} else if (takes_value(op) && value && parse_number(value, &v)) {
 		r = PRS_ERR_VALUE;
 	} else {
 		for (i = 0; i < n; i++) {
@@ -249,6 +250,13 @@ static int update(int family, const str *name, enum prs_op op, const str *value,
 		return r;
 	}
 	return PRS_OK;
+}
+
+static int update(int family, const str *name, enum prs_op op, const str *value, const str *labels, unsigned n)
+{
+	static const str none = {"", 0};
+
+	return update_num(family, name, op, value ? value : &none, 0, labels, n);
 }
 
 /* ---- script functions --------------------------------------------------------------------------------------- */
@@ -516,7 +524,8 @@ int mod_register(char *path, int *dlflags, void *p1, void *p2)
 
 static void rpc_update(rpc_t *rpc, void *ctx, enum prs_op op)
 {
-	str name = {0, 0}, value = {0, 0}, labels[MAX_ARGS];
+	str name = {0, 0}, labels[MAX_ARGS];
+	double value = 0;
 	unsigned n = 0;
 	int r;
 
@@ -528,14 +537,15 @@ static void rpc_update(rpc_t *rpc, void *ctx, enum prs_op op)
 		rpc->fault(ctx, 400, "give the metric name first");
 		return;
 	}
-	if (takes_value(op) && rpc->scan(ctx, ".S", &value) < 1) {
-		rpc->fault(ctx, 400, "give the value after the name");
+	/* A number, or text that reads as one (kamcmd sends 2.5 as a double, 7 as an int, s:7 as text). */
+	if (takes_value(op) && rpc->scan(ctx, ".f", &value) < 1) {
+		rpc->fault(ctx, 400, "give the value (a number) after the name");
 		return;
 	}
 	while (n < MAX_ARGS && rpc->scan(ctx, "*.S", &labels[n]) == 1) {
 		n++;
 	}
-	r = update(-1, &name, op, &value, labels, n);
+	r = update_num(-1, &name, op, NULL, value, labels, n);
 	if (r == PRS_OK) {
 		rpc->rpl_printf(ctx, "ok");
 	} else {
