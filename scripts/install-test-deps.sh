@@ -11,7 +11,8 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need="$need 
 command -v prometheus >/dev/null 2>&1 || case "$need" in *prometheus*) ;; *) need="$need prometheus" ;; esac
 command -v chromium >/dev/null 2>&1 || need="$need chromium fonts-dejavu-core"
 # The Kamailio live test parses the page with prometheus_client's parsers (text format and OpenMetrics).
-python3 -c 'import prometheus_client' >/dev/null 2>&1 || need="$need python3-prometheus-client"
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+$PY -c 'import prometheus_client' >/dev/null 2>&1 || need="$need python3-prometheus-client"
 if [ -z "$need" ]; then
     echo "test dependencies: all present"
     exit 0

@@ -21,7 +21,6 @@ struct prs_series {
 	/* Touched by the exporter's sweep only. */
 	uint64_t pushed_sig;
 	uint32_t pushed_epoch;
-	uint32_t bucket;
 	struct prs_series *retired_next;
 	/* counter: the count; gauge: the bits of a double; histogram: one count per bucket and +Inf, then the bits of
 	 * the sum. The packed label values (each NUL-terminated) follow the cells. */
@@ -30,7 +29,12 @@ struct prs_series {
 
 struct prs_bucket {
 	struct prs_series *_Atomic head;
-	atomic_uint readers;
+};
+
+/* One per process: odd while the process walks a list. A cache line each, so workers never share one. */
+struct prs_slot {
+	_Atomic uint64_t seq;
+	char pad[64 - sizeof(uint64_t)];
 };
 
 struct prs_family_state {
@@ -45,7 +49,12 @@ struct prs_store {
 	uint64_t cap;
 	int64_t timeout_s;
 	_Atomic int64_t clock;
-	struct prs_series *retired; /* the exporter's sweep only */
+	/* The exporter's sweep only: series unlinked by the last walk, and those waiting for the readers that were in
+	 * the lists when they were unlinked (their slots' values then in `seen`). */
+	struct prs_series *retired;
+	struct prs_series *pending;
+	uint64_t *seen;
+	struct prs_slot *slots;
 	struct prs_decl *decls;
 	struct prs_family_state *fam;
 	struct prs_bucket *buckets;
@@ -263,14 +272,21 @@ struct prs_store *prs_store_new(const struct prs_host *host, const struct prs_de
 	s->decls = host->alloc(sizeof(*s->decls) * (n_decls ? n_decls : 1));
 	s->fam = host->alloc(sizeof(*s->fam) * (n_decls ? n_decls : 1));
 	s->buckets = host->alloc(sizeof(*s->buckets) * n);
-	if (!s->decls || !s->fam || !s->buckets) {
+	s->slots = host->n_slots ? host->alloc(sizeof(*s->slots) * host->n_slots) : NULL;
+	s->seen = host->n_slots ? host->alloc(sizeof(*s->seen) * host->n_slots) : NULL;
+	if (!s->decls || !s->fam || !s->buckets || (host->n_slots && (!s->slots || !s->seen))) {
 		if (host->free) {
 			host->free(s->decls);
 			host->free(s->fam);
 			host->free(s->buckets);
+			host->free(s->slots);
+			host->free(s->seen);
 			host->free(s);
 		}
 		return NULL;
+	}
+	for (i = 0; i < host->n_slots; i++) {
+		atomic_init(&s->slots[i].seq, 0);
 	}
 	if (n_decls) {
 		memcpy(s->decls, decls, sizeof(*decls) * n_decls);
@@ -281,7 +297,6 @@ struct prs_store *prs_store_new(const struct prs_host *host, const struct prs_de
 	}
 	for (i = 0; i < n; i++) {
 		atomic_init(&s->buckets[i].head, NULL);
-		atomic_init(&s->buckets[i].readers, 0);
 	}
 	atomic_init(&s->clock, mono_s());
 	return s;
@@ -443,9 +458,9 @@ static int op_fits(int kind, enum prs_op op, double value)
 		if (kind != PRS_COUNTER) {
 			return PRS_ERR_KIND;
 		}
-		return isfinite(value) && value >= 0 && value <= 9007199254740992.0 && floor(value) == value
-			? PRS_OK
-			: PRS_ERR_VALUE;
+		/* a whole number from 0 to 2^53 (NaN fails the comparisons) */
+		return value >= 0 && value <= 9007199254740992.0 && (double)(uint64_t)value == value ? PRS_OK
+												       : PRS_ERR_VALUE;
 	case PRS_OP_COUNTER_RESET:
 		return kind == PRS_COUNTER ? PRS_OK : PRS_ERR_KIND;
 	case PRS_OP_GAUGE_SET:
@@ -463,6 +478,24 @@ static int op_fits(int kind, enum prs_op op, double value)
 		return isnan(value) ? PRS_ERR_VALUE : PRS_OK;
 	}
 	return PRS_ERR_KIND;
+}
+
+/* The packed label values and the family, 8 bytes at a time (a multiply-xorshift mix per word). */
+static uint64_t hash_of(unsigned family, const char *p, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)family << 32) ^ len, w;
+
+	while (len >= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		p += 8;
+		len -= 8;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 29);
 }
 
 /* Appends s[0..n) and a NUL to buf at *used. */
@@ -486,10 +519,10 @@ int prs_store_update(struct prs_store *s, unsigned family, enum prs_op op, doubl
 	const struct prs_decl *d;
 	char packed[PRS_VALUES_MAX];
 	size_t len = 0, i;
-	uint64_t hash = 1469598103934665603ull;
+	uint64_t hash;
 	struct prs_bucket *b;
 	struct prs_series *n;
-	unsigned want, lock_no;
+	unsigned want, lock_no, me;
 	int64_t clock;
 	int r;
 
@@ -532,27 +565,29 @@ int prs_store_update(struct prs_store *s, unsigned family, enum prs_op op, doubl
 			return r;
 		}
 	}
-	hash ^= family;
-	hash *= 1099511628211ull;
-	for (i = 0; i < len; i++) {
-		hash ^= (unsigned char)packed[i];
-		hash *= 1099511628211ull;
-	}
-	b = &s->buckets[(hash ^ (hash >> 29)) & s->mask];
+	hash = hash_of(family, packed, len);
+	b = &s->buckets[hash & s->mask];
 	clock = atomic_load_explicit(&s->clock, memory_order_relaxed);
 
-	/* An existing series: no lock. */
-	atomic_fetch_add_explicit(&b->readers, 1, memory_order_seq_cst);
-	n = find(b, hash, family, packed, len);
-	if (n) {
-		apply(d, n, op, value, clock);
-	}
-	atomic_fetch_sub_explicit(&b->readers, 1, memory_order_release);
-	if (n) {
-		return PRS_OK;
+	me = s->host.slot ? s->host.slot() : s->host.n_slots;
+	if (me < s->host.n_slots) {
+		/* An existing series: no lock, only this process's own slot (odd while it walks the list). Only this
+		 * process writes it: the exit is a plain store; the entry must be ordered before the list is read. */
+		struct prs_slot *slot = &s->slots[me];
+		uint64_t seq = atomic_load_explicit(&slot->seq, memory_order_relaxed);
+
+		atomic_exchange_explicit(&slot->seq, seq + 1, memory_order_seq_cst);
+		n = find(b, hash, family, packed, len);
+		if (n) {
+			apply(d, n, op, value, clock);
+		}
+		atomic_store_explicit(&slot->seq, seq + 2, memory_order_release);
+		if (n) {
+			return PRS_OK;
+		}
 	}
 
-	/* A new one: the bucket's lock, only to look again and link it in. */
+	/* A new one (or a process without a slot): the bucket's lock, to look again and link it in. */
 	lock_no = (unsigned)((size_t)(b - s->buckets) % s->host.n_locks);
 	s->host.lock(lock_no);
 	n = find(b, hash, family, packed, len);
@@ -580,7 +615,6 @@ int prs_store_update(struct prs_store *s, unsigned family, enum prs_op op, doubl
 	n->n_values = (uint16_t)want;
 	n->values_len = (uint16_t)len;
 	n->n_cells = (uint16_t)cells_of(d);
-	n->bucket = (uint32_t)(b - s->buckets);
 	for (i = 0; i < n->n_cells; i++) {
 		atomic_init(&n->cells[i], 0);
 	}
@@ -659,20 +693,54 @@ static int unlink_idle(struct prs_store *s, struct prs_bucket *b, struct prs_ser
 	return done;
 }
 
+/* The sweeper's reader section: its own slot when it has one, else nothing (it is the only remover, and a node it
+ * reads can only be freed by itself). */
+static struct prs_slot *enter(struct prs_store *s)
+{
+	unsigned me = s->host.slot ? s->host.slot() : s->host.n_slots;
+
+	if (me >= s->host.n_slots) {
+		return NULL;
+	}
+	atomic_fetch_add_explicit(&s->slots[me].seq, 1, memory_order_seq_cst);
+	return &s->slots[me];
+}
+
+static void leave(struct prs_slot *slot)
+{
+	if (slot) {
+		atomic_fetch_add_explicit(&slot->seq, 1, memory_order_release);
+	}
+}
+
+/* Frees the pending series once every reader that could hold one has left the lists (its slot was even when they
+ * became pending, or has changed since), then makes the last walk's removals pending. */
 static void free_retired(struct prs_store *s)
 {
-	struct prs_series **link = &s->retired, *n;
+	struct prs_series *n;
+	unsigned i;
 
 	atomic_thread_fence(memory_order_seq_cst);
-	while ((n = *link)) {
-		/* Unlinked at an earlier walk: a reader that could still hold it keeps the bucket's count above 0. */
-		if (atomic_load_explicit(&s->buckets[n->bucket].readers, memory_order_seq_cst) == 0) {
-			*link = n->retired_next;
+	if (s->pending) {
+		for (i = 0; i < s->host.n_slots; i++) {
+			uint64_t now = atomic_load_explicit(&s->slots[i].seq, memory_order_seq_cst);
+
+			if ((s->seen[i] & 1) && now == s->seen[i]) {
+				return; /* a reader is still in the walk it was in: try again next sample */
+			}
+		}
+		while ((n = s->pending)) {
+			s->pending = n->retired_next;
 			if (s->host.free) {
 				s->host.free(n);
 			}
-		} else {
-			link = &n->retired_next;
+		}
+	}
+	if (s->retired) {
+		s->pending = s->retired;
+		s->retired = NULL;
+		for (i = 0; i < s->host.n_slots; i++) {
+			s->seen[i] = atomic_load_explicit(&s->slots[i].seq, memory_order_seq_cst);
 		}
 	}
 }
@@ -686,11 +754,18 @@ static void walk(struct prs_store *s, int sweep, uint32_t epoch, prs_visit_fn fn
 	for (i = 0; i <= s->mask; i++) {
 		struct prs_bucket *b = &s->buckets[i];
 		struct prs_series *n;
+		struct prs_slot *slot;
+		int locked;
 
 		if (!atomic_load_explicit(&b->head, memory_order_relaxed)) {
 			continue;
 		}
-		atomic_fetch_add_explicit(&b->readers, 1, memory_order_seq_cst);
+		slot = enter(s);
+		locked = !slot && !sweep;
+		if (locked) {
+			/* a reader without a slot of its own: the remover cannot unlink or free here meanwhile */
+			s->host.lock(i % s->host.n_locks);
+		}
 		for (n = atomic_load_explicit(&b->head, memory_order_acquire); n;
 			n = atomic_load_explicit(&n->next, memory_order_acquire)) {
 			const struct prs_decl *d = &s->decls[n->family];
@@ -714,7 +789,10 @@ static void walk(struct prs_store *s, int sweep, uint32_t epoch, prs_visit_fn fn
 				fn(ctx, &v, 0);
 			}
 		}
-		atomic_fetch_sub_explicit(&b->readers, 1, memory_order_release);
+		if (locked) {
+			s->host.unlock(i % s->host.n_locks);
+		}
+		leave(slot);
 	}
 }
 

@@ -2,16 +2,18 @@
  * SIP workers are processes (Kamailio, OpenSIPS). Host-neutral: the host passes in its shared-memory allocator and
  * a set of locks, and translates its own script values into plain strings and numbers.
  *
- * Layout, all in the host's shared memory: one open hash table (a power of two of buckets; each bucket a singly
- * linked list of series and a reader count). A series holds its family, its label values and its value cells.
- * - An update of a series that exists takes no lock: the bucket's reader count goes up, the list is walked with
- *   acquire loads, the value is changed with one atomic operation (a compare-and-swap loop for float sums), and the
- *   reader count goes down.
+ * Layout, all in the host's shared memory: one open hash table (a power of two of buckets, each a singly linked
+ * list of series). A series holds its family, its label values and its value cells.
+ * - An update of a series that exists takes no lock: the calling process marks its own reader slot (a counter on a
+ *   cache line of its own, odd while it walks a list), walks the list with acquire loads, changes the value with one
+ *   atomic operation (a compare-and-swap loop for float sums) and marks the slot again. Workers share nothing but
+ *   the series they update.
  * - A new series takes the bucket's lock (one of the host's lock set) only to walk the list again and push the new
  *   node at its head; the family's series count is reserved first, so the cap is never overshot.
  * - The exporter process (one, the only remover) walks everything each sample: series idle longer than the timeout
- *   are unlinked under the bucket lock and freed at a later sample once the bucket's reader count has been seen at
- *   zero (no reader can still hold them then; new readers cannot reach them).
+ *   are unlinked under the bucket lock, and freed at a later sample once every reader slot that was odd has moved
+ *   on (no reader can still hold them then; new readers cannot reach them).
+ * - A process without a slot of its own (slot() out of range) takes the bucket's lock for every update instead.
  * Declarations are copied into the store when it is made and never change afterwards.
  */
 
@@ -54,13 +56,17 @@ int prs_decl_parse(int kind, const char *text, struct prs_decl *out, char *err, 
 const char *prs_kind_name(int kind);
 
 /* What the host lends the store. alloc/free: shared memory visible to every process (called rarely: a new series,
- * a removal). lock/unlock: lock number i of n_locks (i < n_locks), usable across processes. */
+ * a removal). lock/unlock: lock number i of n_locks (i < n_locks), usable across processes. slot: the calling
+ * process's number, distinct for every process that may call the store at the same time (Kamailio's and OpenSIPS's
+ * process_no), below n_slots; each such process must call the store from one thread at a time. */
 struct prs_host {
 	void *(*alloc)(size_t size);
 	void (*free)(void *p);
 	void (*lock)(unsigned i);
 	void (*unlock)(unsigned i);
 	unsigned n_locks;
+	unsigned (*slot)(void);
+	unsigned n_slots;
 };
 
 struct prs_store;

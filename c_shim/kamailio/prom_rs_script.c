@@ -32,6 +32,7 @@
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
 #include "core/mem/pkg.h"
+#include "core/pt.h"
 
 #include "prom_rs_kam.h"
 #include "script_store.h"
@@ -171,6 +172,15 @@ static void kam_unlock(unsigned i)
 	lock_set_release(locks, (int)i);
 }
 
+/* Kamailio numbers its processes (pt.h process_no, below get_max_procs(), which mod_init may not call): a reader
+ * slot each, up to N_SLOTS; a process past that takes the bucket locks instead. */
+#define N_SLOTS 1024
+
+static unsigned kam_slot(void)
+{
+	return process_no >= 0 ? (unsigned)process_no : N_SLOTS;
+}
+
 /* ---- updates from the script, KEMI and RPC ------------------------------------------------------------------ */
 
 static int parse_number(const str *s, double *out)
@@ -265,6 +275,14 @@ static int update(int family, const str *name, enum prs_op op, const str *value,
 struct name_param {
 	gparam_t *gp;
 	int family;
+	str name;
+};
+
+/* Parameter 2 of the functions with a value: the number, parsed at startup when it is a constant. */
+struct value_param {
+	gparam_t *gp;
+	int is_const;
+	double v;
 };
 
 static int fixup_for(enum prs_op op, void **param, int param_no)
@@ -274,6 +292,25 @@ static int fixup_for(enum prs_op op, void **param, int param_no)
 
 	if (fixup_spve_all(param, param_no) < 0) {
 		return -1;
+	}
+	if (param_no == 2 && takes_value(op)) {
+		struct value_param *vp = pkg_malloc(sizeof(*vp));
+
+		if (!vp) {
+			PKG_MEM_ERROR;
+			return -1;
+		}
+		vp->gp = (gparam_t *)*param;
+		vp->is_const = vp->gp->type == GPARAM_TYPE_STR;
+		vp->v = 0;
+		if (vp->is_const && parse_number(&vp->gp->v.str, &vp->v)) {
+			LM_ERR("%s: value \"%.*s\" is not a number\n", op_name(op),
+				vp->gp->v.str.len > 60 ? 60 : vp->gp->v.str.len, vp->gp->v.str.s);
+			pkg_free(vp);
+			return -1;
+		}
+		*param = vp;
+		return 0;
 	}
 	if (param_no != 1) {
 		return 0;
@@ -285,6 +322,8 @@ static int fixup_for(enum prs_op op, void **param, int param_no)
 	}
 	np->gp = (gparam_t *)*param;
 	np->family = -1;
+	np->name.s = NULL;
+	np->name.len = 0;
 	if (np->gp->type == GPARAM_TYPE_STR) {
 		str *s = &np->gp->v.str;
 
@@ -306,6 +345,7 @@ static int fixup_for(enum prs_op op, void **param, int param_no)
 			return -1;
 		}
 		np->family = family;
+		np->name = *s;
 	}
 	*param = np;
 	return 0;
@@ -315,33 +355,37 @@ static int fixup_for(enum prs_op op, void **param, int param_no)
 static int run(sip_msg_t *msg, enum prs_op op, char **p, int n)
 {
 	struct name_param *np = (struct name_param *)p[0];
-	char buf[PRS_VALUES_MAX + 64];
-	str name = {0, 0}, value = {0, 0}, labels[MAX_ARGS];
+	char buf[PRS_VALUES_MAX];
+	str name = np->name, labels[MAX_ARGS];
 	int first = takes_value(op) ? 2 : 1, i;
 	size_t used = 0;
+	double v = 0;
 
-	if (fixup_get_svalue(msg, np->gp, &name) < 0) {
-		return -1;
-	}
-	if (first == 2 && fixup_get_svalue(msg, (gparam_t *)p[1], &value) < 0) {
+	if (np->family < 0 && fixup_get_svalue(msg, np->gp, &name) < 0) {
 		return -1;
 	}
 	if (first == 2) {
-		/* Copied: a value built from several variables lives in a buffer the next one reuses. */
-		if (value.len < 0 || value.len > 63) {
+		struct value_param *vp = (struct value_param *)p[1];
+		str value;
+
+		if (vp->is_const) {
+			v = vp->v;
+		} else if (fixup_get_svalue(msg, vp->gp, &value) < 0 || parse_number(&value, &v)) {
 			refused(op, &name, PRS_ERR_VALUE);
 			return -1;
 		}
-		memcpy(buf, value.s, (size_t)value.len);
-		value.s = buf;
-		used = (size_t)value.len;
 	}
 	for (i = first; i < n; i++) {
+		gparam_t *gp = (gparam_t *)p[i];
 		str *l = &labels[i - first];
 
-		if (fixup_get_svalue(msg, (gparam_t *)p[i], l) < 0) {
+		if (fixup_get_svalue(msg, gp, l) < 0) {
 			return -1;
 		}
+		if (gp->type == GPARAM_TYPE_STR) {
+			continue;
+		}
+		/* Copied: a value made from variables may live in a buffer that the next one reuses. */
 		if (used + (size_t)l->len > sizeof(buf)) {
 			refused(op, &name, PRS_ERR_TOOLONG);
 			return -1;
@@ -350,7 +394,7 @@ static int run(sip_msg_t *msg, enum prs_op op, char **p, int n)
 		l->s = buf + used;
 		used += (size_t)l->len;
 	}
-	return update(np->family, &name, op, &value, labels, (unsigned)(n - first)) == PRS_OK ? 1 : -1;
+	return update_num(np->family, &name, op, NULL, v, labels, (unsigned)(n - first)) == PRS_OK ? 1 : -1;
 }
 
 #define PROM_RS_SCRIPT_OP(fn, op) \
@@ -655,7 +699,7 @@ static rpc_export_t script_rpcs[] = {
 
 int prom_rs_kam_script_init(const prom_rs_config *cfg)
 {
-	struct prs_host host = {kam_shm_alloc, kam_shm_free, kam_lock, kam_unlock, 0};
+	struct prs_host host = {kam_shm_alloc, kam_shm_free, kam_lock, kam_unlock, 0, kam_slot, N_SLOTS};
 	int64_t cap = 2000;
 	uint64_t want;
 	unsigned buckets;
