@@ -65,9 +65,10 @@ int prom_rs_kam_param_histogram(modparam_t type, void *val);
 int prom_rs_kam_param_timeout(modparam_t type, void *val);
 /* mod_init: the store in shared memory and the RPCs (after the modparams, before the fork). */
 int prom_rs_kam_script_init(const prom_rs_config *cfg);
-/* Core process, main thread: after each start of the core, then every sample. */
-void prom_rs_kam_script_declare(const prom_rs_core *core);
-void prom_rs_kam_script_sample(const prom_rs_core *core);
+/* Core process, main thread: after each start of the core (returns how many declarations the core refused, the
+ * first reason in err), then every sample (returns how many series the core refused, the first reason in err). */
+int prom_rs_kam_script_declare(const prom_rs_core *core, char *err, size_t errlen);
+unsigned prom_rs_kam_script_sample(const prom_rs_core *core, char *err, size_t errlen);
 void prom_rs_kam_script_destroy(void);
 
 #endif

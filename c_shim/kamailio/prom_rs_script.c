@@ -734,11 +734,10 @@ static uint32_t core_family[PRS_MAX_FAMILIES];
 static int core_ok[PRS_MAX_FAMILIES];
 static uint32_t epoch;
 
-void prom_rs_kam_script_declare(const prom_rs_core *core)
+int prom_rs_kam_script_declare(const prom_rs_core *core, char *err, size_t errlen)
 {
 	unsigned i;
-	int j;
-	char err[600];
+	int j, refused = 0;
 	static uint32_t starts;
 
 	for (i = 0; i < n_decls; i++) {
@@ -750,9 +749,12 @@ void prom_rs_kam_script_declare(const prom_rs_core *core)
 		core_ok[i] = prom_rs_script_declare(core, decls[i].kind, decls[i].name, decls[i].help, labels,
 				     (size_t)decls[i].n_labels, decls[i].buckets, (size_t)decls[i].n_buckets,
 				     &core_family[i]) == PROM_RS_OK;
-		if (!core_ok[i]) {
-			prom_rs_last_error(err, sizeof(err));
-			prom_rs_kam_log(1, "script %s %s not exported: %s", prs_kind_name(decls[i].kind), decls[i].name, err);
+		if (!core_ok[i] && !refused++) {
+			char why[512];
+
+			prom_rs_last_error(why, sizeof(why));
+			snprintf(err, errlen, "script %s %s not exported: %s", prs_kind_name(decls[i].kind), decls[i].name,
+				why);
 		}
 	}
 	/* A new core has none of the series: the next sample pushes them all. The pid keeps epochs of successive core
@@ -761,6 +763,7 @@ void prom_rs_kam_script_declare(const prom_rs_core *core)
 	if (!epoch) {
 		epoch = 1;
 	}
+	return refused;
 }
 
 struct sample_ctx {
@@ -800,14 +803,13 @@ static int push_one(void *p, const struct prs_view *v, int removed)
 	return -1;
 }
 
-void prom_rs_kam_script_sample(const prom_rs_core *core)
+unsigned prom_rs_kam_script_sample(const prom_rs_core *core, char *err, size_t errlen)
 {
 	struct sample_ctx s = {core, 0, 0, ""};
-	static time_t last_log;
 	unsigned i;
 
 	if (!prom_rs_kam_store || !n_decls) {
-		return;
+		return 0;
 	}
 	prs_store_sweep(prom_rs_kam_store, epoch, push_one, &s);
 	for (i = 0; i < n_decls; i++) {
@@ -815,11 +817,10 @@ void prom_rs_kam_script_sample(const prom_rs_core *core)
 			prom_rs_script_dropped(core, core_family[i], prs_store_dropped(prom_rs_kam_store, i));
 		}
 	}
-	if (s.refused && time(NULL) - last_log >= 60) {
-		last_log = time(NULL);
-		prom_rs_kam_log(2, "%u script series refused by the core (retried every sample), first: %s", s.refused,
-			s.first_error);
+	if (s.refused) {
+		snprintf(err, errlen, "%s", s.first_error);
 	}
+	return s.refused;
 }
 
 void prom_rs_kam_script_destroy(void)
