@@ -1,8 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages the tests use, if they are missing: promtool (prometheus) for the exposition checks,
 # valgrind for the reference host, mariadb-server for the ViciDial reader tests, the prometheus server for the
-# dashboard end-to-end test, chromium for the status page, python3-prometheus-client for the Kamailio live test.
-# Runs apt-get update once.
+# dashboard end-to-end test, chromium for the status page. Runs apt-get update once.
 set -eu
 need=""
 command -v promtool >/dev/null 2>&1 || need="$need prometheus"
@@ -10,9 +9,6 @@ command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need="$need mariadb-server"
 command -v prometheus >/dev/null 2>&1 || case "$need" in *prometheus*) ;; *) need="$need prometheus" ;; esac
 command -v chromium >/dev/null 2>&1 || need="$need chromium fonts-dejavu-core"
-# The Kamailio live test parses the page with prometheus_client's parsers (text format and OpenMetrics).
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-$PY -c 'import prometheus_client' >/dev/null 2>&1 || need="$need python3-prometheus-client"
 if [ -z "$need" ]; then
     echo "test dependencies: all present"
     exit 0
