@@ -131,6 +131,14 @@ bench: all ## Run the benchmarks (C ABI vs the prometheus crate and vs BENCH_BAS
 		$(CARGO) build --release --lib --manifest-path $(BENCH_BASE_DIR)/src/Cargo.toml \
 			--target-dir $(CURDIR)/$(BENCH_BASE_DIR)/target && echo "$$rev" > $(BENCH_BASE_DIR)/rev; \
 	fi
+	@# Script metrics inside Kamailio, next to xhttp_prom (tests/kamailio/BENCHMARKS.script.md, carried into
+	@# BENCHMARKS.md below); one line and the previous figures where Kamailio is not installed.
+	@if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then \
+		$(MAKE) --no-print-directory kamailio && \
+		KAMAILIO_MODULE=$(CURDIR)/$(KAMAILIO_MOD) python3 tests/kamailio/bench_script.py >/dev/null; \
+	else \
+		echo "kamailio bench: skipped (kamailio is not installed; apt-get install kamailio kamailio-extra-modules)"; \
+	fi
 	PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) BENCH_REPORT=$(CURDIR)/BENCHMARKS.md \
 		BENCH_BASE="$$(git rev-parse --short "$(BENCH_BASE)")" \
 		BENCH_BASE_LIB=$(CURDIR)/$(BENCH_BASE_DIR)/target/release/libres_prom_rs.so \

@@ -6,6 +6,7 @@ use crate::clock::{now_us, unix_now};
 use crate::collect::asterisk::Model;
 use crate::collect::host_stats::{HostStats, StatUpdate};
 use crate::collect::poller::PollerSlot;
+use crate::collect::script::ScriptMetrics;
 use crate::collect::selfmetrics::SelfMetrics;
 use crate::collect::{pollers, EventCollector, HealthRow, Poller};
 use crate::config::Config;
@@ -52,6 +53,8 @@ pub struct Shared {
     pub model: Model,
     /// Host statistics.
     pub stats: HostStats,
+    /// Metrics of the host's routing script.
+    pub script: ScriptMetrics,
     /// Own health.
     pub selfm: SelfMetrics,
     /// Every poller, in page order ([`crate::collect::pollers`]).
@@ -86,6 +89,11 @@ impl Shared {
         Shared {
             stats: HostStats::new(
                 &cfg.stats,
+                label_names(cfg),
+                SeriesCap::new(cfg.max_series_per_family),
+            ),
+            script: ScriptMetrics::new(
+                &cfg.stats.prefix,
                 label_names(cfg),
                 SeriesCap::new(cfg.max_series_per_family),
             ),
@@ -144,6 +152,7 @@ impl Shared {
     fn visit(&self, f: &mut dyn FnMut(&dyn Collect)) {
         self.model.visit(now_us(), f);
         self.stats.visit(f);
+        self.script.visit(f);
         for p in self.pollers.iter().filter(|p| p.state().is_enabled()) {
             p.visit(f);
         }

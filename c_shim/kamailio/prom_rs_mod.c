@@ -217,7 +217,16 @@ PROM_RS_KAM_KEYS(PROM_RS_KAM_TRAMPOLINE)
 	{name, PARAM_STRING | PARAM_USE_FUNC, (void *)set_param_##i}, \
 	{name, PARAM_INT | PARAM_USE_FUNC, (void *)set_param_##i},
 
-static param_export_t params[] = {PROM_RS_KAM_KEYS(PROM_RS_KAM_PARAM){0, 0, 0}};
+/* The routing script's metrics (prom_rs_script.c): declarations in xhttp_prom's syntax, and how long an idle label
+ * set is kept. */
+#define PROM_RS_KAM_SCRIPT_PARAMS \
+	{"counter", PARAM_STRING | PARAM_USE_FUNC, (void *)prom_rs_kam_param_counter}, \
+	{"gauge", PARAM_STRING | PARAM_USE_FUNC, (void *)prom_rs_kam_param_gauge}, \
+	{"histogram", PARAM_STRING | PARAM_USE_FUNC, (void *)prom_rs_kam_param_histogram}, \
+	{"script_timeout", PARAM_STRING | PARAM_USE_FUNC, (void *)prom_rs_kam_param_timeout}, \
+	{"script_timeout", PARAM_INT | PARAM_USE_FUNC, (void *)prom_rs_kam_param_timeout},
+
+static param_export_t params[] = {PROM_RS_KAM_KEYS(PROM_RS_KAM_PARAM) PROM_RS_KAM_SCRIPT_PARAMS{0, 0, 0}};
 
 /* ---- prom_rs.status ------------------------------------------------------------------------------------------- */
 
@@ -289,6 +298,9 @@ static int mod_init(void)
 		LM_ERR("configuration refused: %s\n", err);
 		return -1;
 	}
+	if (prom_rs_kam_script_init(prom_rs_kam_cfg)) {
+		return -1;
+	}
 	prom_rs_kam_shm = shm_malloc(sizeof(*prom_rs_kam_shm));
 	if (!prom_rs_kam_shm) {
 		SHM_MEM_ERROR;
@@ -333,12 +345,13 @@ static void mod_destroy(void)
 	prom_rs_kam_cfg = NULL;
 	free(statistics_acc);
 	statistics_acc = NULL;
+	prom_rs_kam_script_destroy();
 }
 
 struct module_exports exports = {
 	"prom_rs",       /* module name */
 	DEFAULT_DLFLAGS, /* dlopen flags */
-	0,               /* script functions */
+	prom_rs_kam_cmds, /* script functions (prom_rs_script.c) */
 	params,          /* modparams */
 	rpc_methods,     /* RPC methods */
 	0,               /* pseudo-variables */

@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kamharness as h  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from livecheck import RESULTS, check, check_true, wait_for  # noqa: E402
+import script_checks  # noqa: E402
 
 NOTES = []
 
@@ -196,7 +197,9 @@ def scenario_core_crash(lab):
     check_true("the supervisor logged the death and the restart", logged, logged.group(0) if logged else "")
     sipp_ok(lab, "OPTIONS while the core restarts", "options.xml", 10)
     check_true("Kamailio still running", lab.proc.poll() is None)
-    page = wait_for("the page again", lambda: lab.try_scrape(), timeout=15)
+    # The new core serves before its first sample lands: wait for the statistics, not just a page.
+    page = wait_for("the page again", lambda: (lambda p: p if p and "kamailio_core_rcv_requests" in p else None)(
+        lab.try_scrape()), timeout=15)
     check_true("page served again by a new core process", page is not None and "kamailio_core_rcv_requests" in page)
     new = re.search(r"by pid (\d+) \(core process\)", wait_for(
         "a new core pid", lambda: (lambda o: o if re.search(r"by pid (?!%d\b)\d+ \(core" % core_pid, o) else None)(
@@ -311,6 +314,7 @@ def main():
         check_true(f"no error in the live scenarios ({type(e).__name__})", False, str(e)[:1500])
     finally:
         lab.close()
+    script_checks.run(module, keep, NOTES)  # metrics from the routing script (tests/kamailio/script_checks.py)
     for scenario in (scenario_bad_modparams, scenario_taken_port):
         try:
             scenario(module, keep)
