@@ -4,9 +4,9 @@
 //! marker end the conversation.
 //!
 //! Everything here is bounded: the connect (non-blocking, retried while the server's backlog is full), every write
-//! and read (the poll's deadline, in slices of [`SLICE`] so a stop request is seen), and every reply
-//! ([`MAX_REPLY`] bytes). Pickles are decoded by `serde-pickle` into plain values; Python objects (the exception in an
-//! error reply) become `None`, so nothing of the peer's is executed or constructed.
+//! and read (the poll's deadline, in slices of 100 ms so a stop request is seen), and every reply
+//! ([`MAX_REPLY`] bytes). Pickles are decoded by `serde-pickle` into plain values; a Python object (the exception of an
+//! error reply) becomes the tuple of its constructor's arguments: its class is never looked up, nothing is run.
 
 use crate::worker::Stop;
 use serde_pickle::{DeOptions, SerOptions, Value};
