@@ -2,7 +2,8 @@
 //! `tests/fail2ban/server.rs`), through the built cdylib as a host loads it and over HTTP: exact bans and failures per
 //! jail after failed logins written to the jails' log and bans/unbans made with `fail2ban-client`, the jail filter on
 //! reload, the server killed (collector down, families gone, scrapes fast) and restarted (recovered without a
-//! reload), and the log lines for a wrong socket path, a path that is not a socket, and permission denied.
+//! reload), a hung server (SIGSTOP: the poll times out, the page and stop are not held up), and the log lines for a
+//! wrong socket path, a path that is not a socket, and permission denied.
 //!
 //! Addresses are documentation addresses (192.0.2.0/24, 198.51.100.0/24); the ban action does nothing.
 
@@ -341,6 +342,37 @@ fn bans_and_failures_per_jail_exactly_then_the_server_dies_and_comes_back() {
         1,
         "no new error line after recovery"
     );
+}
+
+#[test]
+fn a_hung_server_times_out_without_holding_up_the_page_or_stop() {
+    need_fail2ban();
+    let server = Fail2banServer::start();
+    let socket = server.socket.to_string_lossy().into_owned();
+    let mut ex = start_poller(&socket, &[]);
+    ex.wait_for(20, "the first reading", |p| up(p) == Some(1.0));
+    // Stopped, the server still has its socket: connections queue (up to its backlog) and nobody answers.
+    server.signal("STOP");
+    let page = ex.wait_for(10, "collector down", |p| up(p) == Some(0.0));
+    assert!(fail2ban_series(&page).is_empty());
+    assert_scrapes_fast(&ex, 20);
+    let lines = errors(&format!("({socket})"));
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].contains("within 1000 ms: fail2ban-server is busy or hung"),
+        "{}",
+        lines[0]
+    );
+    // Going on again, it is read again.
+    server.signal("CONT");
+    ex.wait_for(20, "recovery", |p| up(p) == Some(1.0));
+    // Hung again, stop returns within a read slice or a connect retry, not after the poll's deadline.
+    server.signal("STOP");
+    ex.wait_for(10, "collector down", |p| up(p) == Some(0.0));
+    std::thread::sleep(Duration::from_millis(300));
+    let took = ex.stop();
+    server.signal("CONT");
+    assert!(took < Duration::from_millis(500), "stop took {took:?}");
 }
 
 #[test]

@@ -147,9 +147,10 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects to `path`, giving up at `deadline` (a full backlog makes a connect wait, so it is retried).
-    pub fn connect(path: &Path, deadline: Instant, stop: &Stop) -> Result<Conn, Failure> {
-        let allowed = deadline.saturating_duration_since(Instant::now());
+    /// Connects to `path`; this and every exchange on the connection must end within `allowed` from now (a full
+    /// backlog makes a connect wait, so it is retried until then).
+    pub fn connect(path: &Path, allowed: Duration, stop: &Stop) -> Result<Conn, Failure> {
+        let deadline = Instant::now() + allowed;
         let addr =
             SockAddr::unix(path).map_err(|e| Failure::Io("socket path".into(), e.to_string()))?;
         let sock = Socket::new(Domain::UNIX, Type::STREAM, None)
@@ -185,7 +186,8 @@ impl Conn {
 
     /// Sends one command and returns the value of a successful answer.
     pub fn command(&mut self, args: &[&str], stop: &Stop) -> Result<Value, Failure> {
-        let shown = args.join(" ");
+        // Jail names come from the server: made printable before they reach a log line.
+        let shown = printable(&args.join(" "));
         let request = Value::List(args.iter().map(|a| Value::String(a.to_string())).collect());
         let mut bytes = serde_pickle::value_to_vec(&request, SerOptions::new())
             .map_err(|e| Failure::Io("encoding the request".into(), e.to_string()))?;

@@ -21,7 +21,7 @@ use client::{printable, Conn, Failure};
 use reading::{FamilyView, JailStatus, Reading, Snapshot, FAMILIES};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Name of the collector on `prom_rs_collector_*`.
 pub const COLLECTOR: &str = "fail2ban";
@@ -121,9 +121,9 @@ struct PollSession {
 
 impl PollSession {
     /// Asks the server everything on one connection.
-    fn read(&self, stop: &Stop) -> Result<(Reading, Vec<String>), Failure> {
-        let deadline = Instant::now() + POLL_TIMEOUT.min(self.cfg.interval);
-        let mut conn = Conn::connect(&self.cfg.socket, deadline, stop)?;
+    /// Returns the reading, how many jails were asked about, and notes for the log.
+    fn read(&self, stop: &Stop) -> Result<(Reading, usize, Vec<String>), Failure> {
+        let mut conn = Conn::connect(&self.cfg.socket, POLL_TIMEOUT.min(self.cfg.interval), stop)?;
         let version = match conn.command(&["version"], stop)? {
             serde_pickle::Value::String(v) => printable(&v),
             _ => return Err(Failure::Protocol("version".into(), "is not text".into())),
@@ -172,7 +172,7 @@ impl PollSession {
             match conn.command(&args, stop) {
                 Ok(v) => jails.push(
                     reading::jail_status(name, &v)
-                        .map_err(|e| Failure::Protocol(args.join(" "), e))?,
+                        .map_err(|e| Failure::Protocol(printable(&args.join(" ")), e))?,
                 ),
                 // Stopped between the two commands (a reload of fail2ban): gone from this reading.
                 Err(Failure::Refusal(..)) => {}
@@ -180,6 +180,7 @@ impl PollSession {
             }
         }
         conn.close();
+        let polled = jails.len();
         jails.extend(skipped);
         Ok((
             Reading {
@@ -187,6 +188,7 @@ impl PollSession {
                 jails_running: running,
                 jails,
             },
+            polled,
             notes,
         ))
     }
@@ -202,7 +204,7 @@ impl Session for PollSession {
     }
 
     fn poll(&mut self, stop: &Stop) -> Result<Polled, PollError> {
-        let (reading, notes) = match self.read(stop) {
+        let (reading, polled, notes) = match self.read(stop) {
             Ok(r) => r,
             Err(Failure::Stopped) => return Err(PollError::Stopped),
             Err(f) => {
@@ -219,9 +221,8 @@ impl Session for PollSession {
         self.published.publish(Some(snap), &dropped);
         Ok(Polled {
             status: format!(
-                "fail2ban {}, {} jails polled, {banned} addresses banned, {series} series",
-                reading.version,
-                reading.jails.len()
+                "fail2ban {}, {polled} jails polled, {banned} addresses banned, {series} series",
+                reading.version
             ),
             detail: format!("fail2ban {}", reading.version),
             notes,
