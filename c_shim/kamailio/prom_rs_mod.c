@@ -45,7 +45,8 @@ struct prom_rs_kam_shared *prom_rs_kam_shm;
 	X(39, "buckets.asterisk_rtcp_jitter_seconds") X(40, "buckets.asterisk_rtcp_packet_loss_ratio") \
 	X(41, "buckets.asterisk_rtcp_rtt_seconds") X(42, "buckets.asterisk_rtcp_mes") \
 	X(43, "buckets.asterisk_queue_wait_seconds") X(44, "buckets.prom_rs_scrape_duration_seconds") \
-	X(45, "statistics") X(46, "prefix") X(47, "group_mode") X(48, "set")
+	X(45, "statistics") X(46, "prefix") X(47, "group_mode") X(48, "set") \
+	X(49, "fail2ban.socket") X(50, "fail2ban.jails")
 
 /* Defaults of this host, applied before the first modparam (a modparam overrides them). */
 static const char *const host_defaults[][2] = {

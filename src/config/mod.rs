@@ -55,6 +55,9 @@ pub const DEFAULT_BUCKETS: &[(&str, &[f64])] = &[
     ),
 ];
 
+/// Where Debian's, Red Hat's and upstream's fail2ban put the server's control socket.
+pub const FAIL2BAN_SOCKET: &str = "/var/run/fail2ban/fail2ban.sock";
+
 /// Label names the exported families use; constant labels may not reuse them.
 pub const RESERVED_LABELS: &[&str] = &[
     "abi",
@@ -149,6 +152,19 @@ impl std::fmt::Debug for VicidialConfig {
     }
 }
 
+/// Settings of the fail2ban poller (`fail2ban.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail2banConfig {
+    /// Start the poller thread.
+    pub enabled: bool,
+    /// fail2ban-server's control socket.
+    pub socket: PathBuf,
+    /// Poll interval.
+    pub interval: Duration,
+    /// Only these jails (empty: every jail the server runs).
+    pub jails: Vec<String>,
+}
+
 /// How host statistics are named (`stats.*`), after OpenSIPS's prometheus module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsConfig {
@@ -191,8 +207,8 @@ pub struct Config {
     pub trace_file: Option<PathBuf>,
     /// ViciDial reader.
     pub vicidial: VicidialConfig,
-    /// fail2ban poller switch and interval.
-    pub fail2ban: (bool, Duration),
+    /// fail2ban poller.
+    pub fail2ban: Fail2banConfig,
     /// Host statistics naming.
     pub stats: StatsConfig,
 }
@@ -234,7 +250,12 @@ impl Default for Config {
                 query_timeout: Duration::from_secs(5),
                 server_ip: None,
             },
-            fail2ban: (false, Duration::from_secs(30)),
+            fail2ban: Fail2banConfig {
+                enabled: false,
+                socket: PathBuf::from(FAIL2BAN_SOCKET),
+                interval: Duration::from_secs(30),
+                jails: Vec::new(),
+            },
             stats: StatsConfig {
                 prefix: "opensips".into(),
                 group_mode: 1,
@@ -325,7 +346,9 @@ pub const KEYS: &[&str] = &[
     "vicidial.query_timeout",
     "vicidial.server_ip",
     "fail2ban.enabled",
+    "fail2ban.socket",
     "fail2ban.interval",
+    "fail2ban.jails",
     "stats.prefix",
     "stats.group_mode",
     "stats.statistics",
@@ -420,10 +443,9 @@ impl ConfigBuilder {
             k if k.starts_with("vicidial.") => self
                 .set_vicidial(&k["vicidial.".len()..], value)
                 .map_err(fail)?,
-            "fail2ban.enabled" => c.fail2ban.0 = v::boolean(value).map_err(fail)?,
-            "fail2ban.interval" => {
-                c.fail2ban.1 = v::duration(value, secs(1), secs(3600)).map_err(fail)?
-            }
+            k if k.starts_with("fail2ban.") => self
+                .set_fail2ban(&k["fail2ban.".len()..], value)
+                .map_err(fail)?,
             "stats.prefix" => c.stats.prefix = stats_prefix(value).map_err(fail)?,
             "stats.group_mode" => c.stats.group_mode = v::integer(value, 0, 2).map_err(fail)? as u8,
             "stats.statistics" => c.stats.statistics = stats_list(value).map_err(fail)?,
@@ -470,7 +492,24 @@ impl ConfigBuilder {
             _ => {
                 return Err(format!(
                     "unknown key; vicidial keys are: {}",
-                    vicidial_keys().join(", ")
+                    section_keys("vicidial.").join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn set_fail2ban(&mut self, sub: &str, value: &str) -> Result<(), String> {
+        let fc = &mut self.cfg.fail2ban;
+        match sub {
+            "enabled" => fc.enabled = v::boolean(value)?,
+            "socket" => fc.socket = v::socket_path(value)?,
+            "interval" => fc.interval = v::duration(value, secs(1), secs(3600))?,
+            "jails" => fc.jails = v::jail_names(value)?,
+            _ => {
+                return Err(format!(
+                    "unknown key; fail2ban keys are: {}",
+                    section_keys("fail2ban.").join(", ")
                 ))
             }
         }
@@ -506,12 +545,6 @@ impl ConfigBuilder {
                     "HTTPS is not built into this version; leave tls_cert/tls_key unset and terminate TLS in front of the port (nginx, stunnel), or keep bindaddr on loopback",
                 ))
             }
-        }
-        if cfg.fail2ban.0 {
-            return Err(pair_error(
-                "fail2ban.enabled",
-                "the fail2ban poller is not built into this version; leave it off (asterisk_security_events_total counts the failed logins fail2ban reacts to)",
-            ));
         }
         if cfg.vicidial.enabled && cfg.vicidial.query_timeout >= cfg.vicidial.interval {
             return Err(pair_error(
@@ -570,9 +603,10 @@ fn stats_list(value: &str) -> Result<Vec<String>, String> {
     Ok(items)
 }
 
-fn vicidial_keys() -> Vec<&'static str> {
+/// The keys of one section (`"vicidial."`), without the section.
+fn section_keys(section: &str) -> Vec<&'static str> {
     KEYS.iter()
-        .filter_map(|k| k.strip_prefix("vicidial."))
+        .filter_map(|k| k.strip_prefix(section))
         .collect()
 }
 
@@ -659,9 +693,6 @@ mod tests {
         let c = build(&[("auth_username", "u"), ("auth_password", "p")]).unwrap();
         assert_eq!(c.auth, Some(("u".into(), "p".into())));
         assert!(build(&[("tls_cert", "/a")]).is_err());
-        let e = build(&[("fail2ban.enabled", "yes")]).unwrap_err();
-        assert!(e.to_string().contains("not built into this version"), "{e}");
-        assert!(build(&[("fail2ban.enabled", "no"), ("fail2ban.interval", "1m")]).is_ok());
     }
 
     #[test]
@@ -672,7 +703,10 @@ mod tests {
             "uri" => "/m",
             "labels" => "server=a",
             "phone_fleet" => "1-2",
-            "vicidial.socket" | "trace_file" | "tls_cert" | "tls_key" => "/tmp/x",
+            "vicidial.socket" | "fail2ban.socket" | "trace_file" | "tls_cert" | "tls_key" => {
+                "/tmp/x"
+            }
+            "fail2ban.jails" => "asterisk, sshd",
             k if k.ends_with("interval") || k.ends_with("timeout") => "2s",
             "buckets.FAMILY" => "1,2",
             "stats.group_mode" => "2",

@@ -2,6 +2,7 @@
 //! which [`super::ConfigError`] completes with the key and the value.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// `yes/no/true/false/1/0/on/off`, any case, as Asterisk's `ast_true` accepts.
@@ -147,6 +148,48 @@ pub fn number_ranges(v: &str) -> Result<Vec<(u64, u64)>, String> {
     Ok(out)
 }
 
+/// An absolute path to a Unix socket: no control characters, and short enough for `sun_path` (107 bytes).
+pub fn socket_path(v: &str) -> Result<PathBuf, String> {
+    let t = v.trim();
+    if !t.starts_with('/') || t.chars().any(char::is_control) {
+        return Err(
+            "expected an absolute path to a Unix socket, e.g. /var/run/fail2ban/fail2ban.sock"
+                .into(),
+        );
+    }
+    if t.len() > 107 {
+        return Err(format!(
+            "a Unix socket path holds at most 107 bytes, this one has {}",
+            t.len()
+        ));
+    }
+    Ok(PathBuf::from(t))
+}
+
+/// Most jail names `fail2ban.jails` may list.
+pub const MAX_JAILS: usize = 256;
+
+/// A list of fail2ban jail names separated by commas or spaces (empty: every jail). Each name is printable ASCII
+/// without spaces or commas, at most 100 characters; duplicates are dropped, order is kept.
+pub fn jail_names(v: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in v.split([',', ' ', '\t']).filter(|s| !s.is_empty()) {
+        if name.len() > 100 || !name.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(
+                "expected jail names (printable ASCII, at most 100 characters each) separated by commas or spaces, e.g. asterisk,sshd"
+                    .into(),
+            );
+        }
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    if out.len() > MAX_JAILS {
+        return Err(format!("at most {MAX_JAILS} jail names, not {}", out.len()));
+    }
+    Ok(out)
+}
+
 /// Edit distance, for "did you mean" hints on unknown keys.
 pub fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -213,5 +256,28 @@ mod tests {
         assert!(uri("/m?x").is_err());
         assert_eq!(distance("prot", "port"), 2);
         assert_eq!(distance("bindadr", "bindaddr"), 1);
+    }
+
+    #[test]
+    fn fail2ban_values() {
+        assert_eq!(
+            socket_path(" /run/f2b.sock ").unwrap(),
+            PathBuf::from("/run/f2b.sock")
+        );
+        assert!(socket_path("run/f2b.sock").is_err());
+        assert!(socket_path("/run/f2b\n.sock").is_err());
+        assert!(socket_path(&format!("/{}", "x".repeat(107)))
+            .unwrap_err()
+            .contains("at most 107 bytes"));
+        assert_eq!(
+            jail_names("asterisk, sshd,,asterisk recidive").unwrap(),
+            ["asterisk", "sshd", "recidive"]
+        );
+        assert_eq!(jail_names("").unwrap(), Vec::<String>::new());
+        assert!(jail_names("a\u{7f}b").is_err());
+        let many: Vec<String> = (0..300).map(|i| format!("j{i}")).collect();
+        assert!(jail_names(&many.join(","))
+            .unwrap_err()
+            .contains("at most 256"));
     }
 }
