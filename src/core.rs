@@ -64,6 +64,8 @@ pub struct Shared {
     const_labels: Mutex<Arc<str>>,
     sample_interval: Mutex<Duration>,
     last_error_log: [AtomicU64; KINDS.len()],
+    /// Trace lines dropped because the writer fell behind, over every trace file of this core.
+    trace_dropped: Arc<AtomicU64>,
 }
 
 fn escaped_labels(cfg: &Config) -> Arc<str> {
@@ -104,6 +106,7 @@ impl Shared {
             const_labels: Mutex::new(escaped_labels(cfg)),
             sample_interval: Mutex::new(cfg.sample_interval),
             last_error_log: std::array::from_fn(|_| AtomicU64::new(0)),
+            trace_dropped: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -143,8 +146,10 @@ impl Shared {
             }
         };
         self.visit(&mut each);
+        let mut untracked = self.model.untracked().to_vec();
+        untracked.push(("trace_lines", self.trace_dropped.load(Ordering::Relaxed)));
         self.selfm
-            .render(&mut w, &want, &dropped, &self.health_rows());
+            .render(&mut w, &want, &dropped, &untracked, &self.health_rows());
         w.finish()
     }
 
@@ -277,7 +282,10 @@ impl Core {
     pub fn start(cfg: Config) -> Result<Core, CoreError> {
         let shared = Arc::new(Shared::new(&cfg));
         let trace = match &cfg.trace_file {
-            Some(p) => Some(TraceWriter::open(p).map_err(|e| CoreError::Trace(p.clone(), e))?),
+            Some(p) => Some(
+                TraceWriter::open(p, shared.trace_dropped.clone())
+                    .map_err(|e| CoreError::Trace(p.clone(), e))?,
+            ),
             None => None,
         };
         let http = if cfg.enabled {
@@ -343,7 +351,8 @@ impl Core {
         };
         let new_trace = match (&cfg.trace_file, &run.cfg.trace_file) {
             (Some(p), old) if Some(p) != old.as_ref() => Some(Some(
-                TraceWriter::open(p).map_err(|e| CoreError::Trace(p.clone(), e))?,
+                TraceWriter::open(p, self.shared.trace_dropped.clone())
+                    .map_err(|e| CoreError::Trace(p.clone(), e))?,
             )),
             (None, Some(_)) => Some(None),
             _ => None,
