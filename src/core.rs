@@ -40,7 +40,12 @@ impl std::fmt::Display for CoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CoreError::Http(e) => write!(f, "{e}"),
-            CoreError::Trace(p, e) => write!(f, "cannot open trace_file {}: {e}", p.display()),
+            // Key first and the path escaped, like a configuration error (the Asterisk module reports this one).
+            CoreError::Trace(p, e) => write!(
+                f,
+                "key \"trace_file\": cannot open {} for appending: {e}",
+                crate::config::values::quoted(&p.to_string_lossy())
+            ),
         }
     }
 }
@@ -483,5 +488,26 @@ impl Core {
             text.push('\n');
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_file_that_cannot_be_opened_is_named_by_its_key_with_the_path_escaped() {
+        let cfg = Config {
+            enabled: false,
+            trace_file: Some("/nonexistent-dir/a\nforged".into()),
+            ..Config::default()
+        };
+        let e = Core::start(cfg).err().expect("refused").to_string();
+        assert!(
+            e.starts_with(
+                "key \"trace_file\": cannot open \"/nonexistent-dir/a\\nforged\" for appending:"
+            ),
+            "{e}"
+        );
     }
 }
