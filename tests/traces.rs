@@ -284,7 +284,12 @@ fn conference_of_three() {
             &format!("asterisk_channels_created_total{{tech=\"{tech}\"}}"),
             3.0,
         );
-        assert_series(&r.what, &p, &format!("asterisk_channels{{tech=\"{tech}\"}}"), 0.0);
+        assert_series(
+            &r.what,
+            &p,
+            &format!("asterisk_channels{{tech=\"{tech}\"}}"),
+            0.0,
+        );
     }
 }
 
@@ -374,10 +379,16 @@ fn chan_sip_lagged_peer_and_registering_phone() {
         let p = r.page();
         assert_series(w, &p, &status("laggy", "unreachable"), 1.0);
         assert_series(w, &p, &ep("asterisk_endpoint_up", "laggy"), 0.0);
-        assert_eq!(value(&p, &ep("asterisk_endpoint_rtt_seconds", "laggy")), None, "{w}");
+        assert_eq!(
+            value(&p, &ep("asterisk_endpoint_rtt_seconds", "laggy")),
+            None,
+            "{w}"
+        );
         assert_series(w, &p, &status("phone", "unregistered"), 1.0);
         assert_series(w, &p, &ep("asterisk_endpoint_up", "phone"), 0.0);
-        let registered = count(&all, "endpoint_contact", |f| f[2] == "phone" && f[3] == "Registered");
+        let registered = count(&all, "endpoint_contact", |f| {
+            f[2] == "phone" && f[3] == "Registered"
+        });
         assert_eq!(registered, 1.0, "{w}: the phone registered once");
     }
 }
@@ -420,8 +431,9 @@ fn rtcp_reports_of_a_call_through_asterisk() {
             &["caller", "loopout"]
         };
         for &e in loop_eps {
-            let series =
-                format!("asterisk_endpoint_rtcp_jitter_seconds{{tech=\"{tech}\",endpoint=\"{e}\"}}");
+            let series = format!(
+                "asterisk_endpoint_rtcp_jitter_seconds{{tech=\"{tech}\",endpoint=\"{e}\"}}"
+            );
             assert!(value(&p, &series).is_some(), "{w}: {series}\n{p}");
         }
         assert_series(
@@ -445,7 +457,7 @@ fn committed_traces_are_small() {
     // Test data stays reviewable: the whole directory under 200 KB.
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/traces");
     let mut total = 0;
-    for &(v, tech) in VERSIONS {
+    for &(v, _) in VERSIONS {
         for e in std::fs::read_dir(dir.join(v)).unwrap() {
             total += e.unwrap().metadata().unwrap().len();
         }
