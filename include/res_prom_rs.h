@@ -91,7 +91,9 @@ extern "C" {
  Checks the keys of `cfg` that only make sense together (as `prom_rs_core_start` does first) without starting
  anything: no thread, no port. For hosts that read their configuration in a process that must stay
  single-threaded and start the core later in another (Kamailio, OpenSIPS), so a bad configuration still stops the
- host at startup. Returns `PROM_RS_ERR_CONFIG` and a message naming the key when it would be refused.
+ host at startup. Also checks that the files the configuration names can be used (`trace_file` can be opened for
+ appending). Returns `PROM_RS_ERR_CONFIG` and a message that begins with `key "KEY": ` when it would be refused;
+ KEY is one the configuration sets, so a host can point at its line.
  */
 prom_rs_result prom_rs_config_check(const prom_rs_config *cfg);
 

@@ -40,7 +40,12 @@ impl std::fmt::Display for CoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CoreError::Http(e) => write!(f, "{e}"),
-            CoreError::Trace(p, e) => write!(f, "cannot open trace_file {}: {e}", p.display()),
+            // Key first and the path escaped, like a configuration error (the Asterisk module reports this one).
+            CoreError::Trace(p, e) => write!(
+                f,
+                "key \"trace_file\": cannot open {} for appending: {e}",
+                crate::config::values::quoted(&p.to_string_lossy())
+            ),
         }
     }
 }
@@ -64,6 +69,8 @@ pub struct Shared {
     const_labels: Mutex<Arc<str>>,
     sample_interval: Mutex<Duration>,
     last_error_log: [AtomicU64; KINDS.len()],
+    /// Trace lines dropped because the writer fell behind, over every trace file of this core.
+    trace_dropped: Arc<AtomicU64>,
 }
 
 fn escaped_labels(cfg: &Config) -> Arc<str> {
@@ -104,6 +111,7 @@ impl Shared {
             const_labels: Mutex::new(escaped_labels(cfg)),
             sample_interval: Mutex::new(cfg.sample_interval),
             last_error_log: std::array::from_fn(|_| AtomicU64::new(0)),
+            trace_dropped: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -143,8 +151,10 @@ impl Shared {
             }
         };
         self.visit(&mut each);
+        let mut untracked = self.model.untracked().to_vec();
+        untracked.push(("trace_lines", self.trace_dropped.load(Ordering::Relaxed)));
         self.selfm
-            .render(&mut w, &want, &dropped, &self.health_rows());
+            .render(&mut w, &want, &dropped, &untracked, &self.health_rows());
         w.finish()
     }
 
@@ -277,7 +287,10 @@ impl Core {
     pub fn start(cfg: Config) -> Result<Core, CoreError> {
         let shared = Arc::new(Shared::new(&cfg));
         let trace = match &cfg.trace_file {
-            Some(p) => Some(TraceWriter::open(p).map_err(|e| CoreError::Trace(p.clone(), e))?),
+            Some(p) => Some(
+                TraceWriter::open(p, shared.trace_dropped.clone())
+                    .map_err(|e| CoreError::Trace(p.clone(), e))?,
+            ),
             None => None,
         };
         let http = if cfg.enabled {
@@ -343,7 +356,8 @@ impl Core {
         };
         let new_trace = match (&cfg.trace_file, &run.cfg.trace_file) {
             (Some(p), old) if Some(p) != old.as_ref() => Some(Some(
-                TraceWriter::open(p).map_err(|e| CoreError::Trace(p.clone(), e))?,
+                TraceWriter::open(p, self.shared.trace_dropped.clone())
+                    .map_err(|e| CoreError::Trace(p.clone(), e))?,
             )),
             (None, Some(_)) => Some(None),
             _ => None,
@@ -474,5 +488,26 @@ impl Core {
             text.push('\n');
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_file_that_cannot_be_opened_is_named_by_its_key_with_the_path_escaped() {
+        let cfg = Config {
+            enabled: false,
+            trace_file: Some("/nonexistent-dir/a\nforged".into()),
+            ..Config::default()
+        };
+        let e = Core::start(cfg).err().expect("refused").to_string();
+        assert!(
+            e.starts_with(
+                "key \"trace_file\": cannot open \"/nonexistent-dir/a\\nforged\" for appending:"
+            ),
+            "{e}"
+        );
     }
 }

@@ -48,7 +48,7 @@ struct prom_rs_kam_shared *prom_rs_kam_shm;
 	X(45, "statistics") X(46, "prefix") X(47, "group_mode") X(48, "set") \
 	X(49, "fail2ban.socket") X(50, "fail2ban.jails")
 
-/* Defaults of this host, applied before the first modparam (a modparam overrides them). */
+/* Defaults of this host, applied in mod_init to the keys no modparam set (the core refuses a key set twice). */
 static const char *const host_defaults[][2] = {
 	{"stats.prefix", "kamailio"},
 	{"stats.group_mode", "1"},
@@ -56,14 +56,28 @@ static const char *const host_defaults[][2] = {
 	{"sample_interval", "1s"},
 };
 
-/* The `statistics` lines seen so far: like OpenSIPS's, each line adds to the selection. */
+#define N_HOST_DEFAULTS (sizeof(host_defaults) / sizeof(host_defaults[0]))
+
+/* Which host defaults a modparam replaced. */
+static int default_overridden[N_HOST_DEFAULTS];
+
+/* The `statistics` lines seen so far: like OpenSIPS's, each line adds to the selection, which is handed to the
+ * core once, in mod_init (each line is checked on its own when it is parsed). */
 static char *statistics_acc;
+
+static void note_set(const char *core_key)
+{
+	size_t i;
+
+	for (i = 0; i < N_HOST_DEFAULTS; i++) {
+		if (!strcasecmp(core_key, host_defaults[i][0])) {
+			default_overridden[i] = 1;
+		}
+	}
+}
 
 static int ensure_config(void)
 {
-	size_t i;
-	char err[512];
-
 	if (prom_rs_kam_cfg) {
 		return 0;
 	}
@@ -72,7 +86,28 @@ static int ensure_config(void)
 		prom_rs_kam_cfg = NULL;
 		return -1;
 	}
-	for (i = 0; i < sizeof(host_defaults) / sizeof(host_defaults[0]); i++) {
+	return 0;
+}
+
+/* In mod_init, after every modparam: the accumulated statistics selection, then the host defaults no modparam
+ * replaced. */
+static int finish_config(void)
+{
+	size_t i;
+	char err[512];
+
+	if (statistics_acc) {
+		if (prom_rs_config_set(prom_rs_kam_cfg, "stats.statistics", statistics_acc) != PROM_RS_OK) {
+			prom_rs_last_error(err, sizeof(err));
+			LM_ERR("modparam \"statistics\": %s\n", err);
+			return -1;
+		}
+		note_set("stats.statistics");
+	}
+	for (i = 0; i < N_HOST_DEFAULTS; i++) {
+		if (default_overridden[i]) {
+			continue;
+		}
 		if (prom_rs_config_set(prom_rs_kam_cfg, host_defaults[i][0], host_defaults[i][1]) != PROM_RS_OK) {
 			prom_rs_last_error(err, sizeof(err));
 			LM_ERR("the core refused this host's default %s = %s: %s\n", host_defaults[i][0],
@@ -102,11 +137,15 @@ static int64_t duration_ms(const char *s)
 	return (int64_t)(v * 1000);
 }
 
-static int core_set(const char *shown, const char *key, const char *value)
+/* Hands one modparam to CFG (the configuration, or a scratch one that only checks a value). */
+static int core_set_in(prom_rs_config *cfg, const char *shown, const char *key, const char *value)
 {
 	char err[1024];
 
-	if (prom_rs_config_set(prom_rs_kam_cfg, key, value) == PROM_RS_OK) {
+	if (prom_rs_config_set(cfg, key, value) == PROM_RS_OK) {
+		if (cfg == prom_rs_kam_cfg) {
+			note_set(key);
+		}
 		return 0;
 	}
 	if (!prom_rs_last_error(err, sizeof(err))) {
@@ -120,6 +159,26 @@ static int core_set(const char *shown, const char *key, const char *value)
 	return -1;
 }
 
+static int core_set(const char *shown, const char *key, const char *value)
+{
+	return core_set_in(prom_rs_kam_cfg, shown, key, value);
+}
+
+/* Checks one `statistics` line on its own, so a bad one is refused at its own line. */
+static int check_statistics(const char *shown, const char *value)
+{
+	prom_rs_config *scratch = NULL;
+	int rc;
+
+	if (prom_rs_config_new(&scratch) != PROM_RS_OK) {
+		LM_ERR("modparam \"%s\": out of memory\n", shown);
+		return -1;
+	}
+	rc = core_set_in(scratch, shown, "stats.statistics", value);
+	prom_rs_config_free(scratch);
+	return rc;
+}
+
 static int set_key(const char *key, const char *value)
 {
 	if (!strcasecmp(key, "statistics") || !strcasecmp(key, "stats.statistics")) {
@@ -131,7 +190,7 @@ static int set_key(const char *key, const char *value)
 			return -1;
 		}
 		snprintf(next, old + strlen(value) + 2, "%s%s%s", old ? statistics_acc : "", old ? " " : "", value);
-		if (core_set(key, "stats.statistics", next)) {
+		if (check_statistics(key, value)) {
 			free(next);
 			return -1;
 		}
@@ -290,7 +349,7 @@ static int mod_init(void)
 {
 	char err[1024];
 
-	if (ensure_config()) {
+	if (ensure_config() || finish_config()) {
 		return -1;
 	}
 	/* The keys that only make sense together (auth_username with auth_password, ...): refused now, at startup. */

@@ -4,10 +4,11 @@
 //! `section.key`. Every value is checked at once and a bad one is refused with a message naming the key, the value
 //! and what is allowed; [`ConfigBuilder::finish`] then checks the keys that only make sense together.
 
+mod files;
 mod query;
 pub mod values;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -294,14 +295,14 @@ pub struct ConfigError {
 }
 
 impl std::fmt::Display for ConfigError {
+    /// `key "KEY": invalid value "VALUE": WHAT` or `key "KEY": WHAT`: the key first, and key and value quoted by
+    /// [`values::quoted`] (escaped, at most [`values::SHOWN_CHARS`] characters each), so the message names the key
+    /// even in a short host buffer and no control character reaches a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "key {}: ", v::quoted(self.key.trim()))?;
         match &self.value {
-            Some(v) => write!(
-                f,
-                "invalid value \"{}\" for key \"{}\": {}",
-                v, self.key, self.message
-            ),
-            None => write!(f, "key \"{}\": {}", self.key, self.message),
+            Some(val) => write!(f, "invalid value {}: {}", v::quoted(val), self.message),
+            None => write!(f, "{}", self.message),
         }
     }
 }
@@ -354,13 +355,17 @@ pub const KEYS: &[&str] = &[
     "stats.statistics",
 ];
 
-/// Collects key/value pairs into a [`Config`], validating each as it arrives.
+/// Collects key/value pairs into a [`Config`], validating each as it arrives. Each key may be set once: a second
+/// setting of the same key (in any spelling of its case) is refused, so two `auth_password` lines never leave the
+/// reader guessing which one is in force.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigBuilder {
     cfg: Config,
     auth_username: Option<String>,
     auth_password: Option<String>,
     tls: (Option<PathBuf>, Option<PathBuf>),
+    /// The keys set so far, lower case.
+    seen: BTreeSet<String>,
 }
 
 fn secs(n: u64) -> Duration {
@@ -373,9 +378,25 @@ impl ConfigBuilder {
         Self::default()
     }
 
-    /// Sets one key. Keys are case-insensitive; surrounding whitespace is ignored.
+    /// Sets one key. Keys are case-insensitive; surrounding whitespace is ignored. A key already set is refused
+    /// (nothing changes), as is any bad value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let key_l = key.trim().to_ascii_lowercase();
+        if self.seen.contains(&key_l) {
+            return Err(ConfigError {
+                key: key.to_string(),
+                value: None,
+                message: "is set twice; each key may be set once (remove one of the two lines)"
+                    .into(),
+            });
+        }
+        self.set_new(&key_l, key, value)?;
+        self.seen.insert(key_l);
+        Ok(())
+    }
+
+    fn set_new(&mut self, key_l: &str, key: &str, value: &str) -> Result<(), ConfigError> {
+        let key_l = key_l.to_string();
         let shown = if SECRET_KEYS.contains(&key_l.as_str()) {
             "(hidden)".to_string()
         } else {
@@ -392,12 +413,8 @@ impl ConfigBuilder {
             "bindaddr" => c.bindaddr = v::ip_addr(value).map_err(fail)?,
             "port" => c.port = v::integer(value, 1, 65535).map_err(fail)? as u16,
             "uri" => c.uri = v::uri(value).map_err(fail)?,
-            "auth_username" => {
-                self.auth_username = Some(nonempty(value, "a user name").map_err(fail)?)
-            }
-            "auth_password" => {
-                self.auth_password = Some(nonempty(value, "a password").map_err(fail)?)
-            }
+            "auth_username" => self.auth_username = Some(user_name(value).map_err(fail)?),
+            "auth_password" => self.auth_password = Some(secret(value, false).map_err(fail)?),
             "tls_cert" => {
                 self.tls.0 = Some(PathBuf::from(nonempty(value, "a file path").map_err(fail)?))
             }
@@ -432,7 +449,8 @@ impl ConfigBuilder {
                         key: key.to_string(),
                         value: None,
                         message: format!(
-                            "\"{family}\" is not a histogram family; one of: {}",
+                            "{} is not a histogram family; one of: {}",
+                            v::quoted(family),
                             names.join(", ")
                         ),
                     });
@@ -468,7 +486,7 @@ impl ConfigBuilder {
                 vc.socket = Some(PathBuf::from(t));
             }
             "user" => vc.user = nonempty(value, "an account name")?,
-            "password" => vc.password = value.to_string(),
+            "password" => vc.password = secret(value, true)?,
             "database" => {
                 if t.is_empty()
                     || !t
@@ -516,29 +534,42 @@ impl ConfigBuilder {
         Ok(())
     }
 
-    /// Checks the keys that depend on each other and returns the configuration.
-    pub fn finish(&self) -> Result<Config, ConfigError> {
+    /// The configuration as set so far, with the defaults that depend on other keys filled in:
+    /// `vicidial.query_timeout`, when not set, is the smaller of 5 s and half of `vicidial.interval`, so a short
+    /// interval alone is accepted.
+    fn resolved(&self) -> Config {
         let mut cfg = self.cfg.clone();
+        if !self.seen.contains("vicidial.query_timeout") {
+            let vc = &mut cfg.vicidial;
+            vc.query_timeout = (vc.interval / 2).min(Duration::from_secs(5));
+        }
+        cfg
+    }
+
+    /// Checks the keys that depend on each other and returns the configuration. An error names the key that was
+    /// set (so a host can point at its line) and the partner it lacks.
+    pub fn finish(&self) -> Result<Config, ConfigError> {
+        let mut cfg = self.resolved();
         cfg.auth = match (&self.auth_username, &self.auth_password) {
             (Some(u), Some(p)) => Some((u.clone(), p.clone())),
             (None, None) => None,
             (Some(_), None) => {
                 return Err(pair_error(
-                    "auth_password",
-                    "auth_username is set but auth_password is not; set both or neither",
+                    "auth_username",
+                    "is set but auth_password is not; set both or neither",
                 ))
             }
             (None, Some(_)) => {
                 return Err(pair_error(
-                    "auth_username",
-                    "auth_password is set but auth_username is not; set both or neither",
+                    "auth_password",
+                    "is set but auth_username is not; set both or neither",
                 ))
             }
         };
         match &self.tls {
             (None, None) => {}
-            (Some(_), None) => return Err(pair_error("tls_key", "tls_cert is set but tls_key is not; set both or neither")),
-            (None, Some(_)) => return Err(pair_error("tls_cert", "tls_key is set but tls_cert is not; set both or neither")),
+            (Some(_), None) => return Err(pair_error("tls_cert", "is set but tls_key is not; set both or neither")),
+            (None, Some(_)) => return Err(pair_error("tls_key", "is set but tls_cert is not; set both or neither")),
             (Some(_), Some(_)) => {
                 return Err(pair_error(
                     "tls_cert",
@@ -549,7 +580,11 @@ impl ConfigBuilder {
         if cfg.vicidial.enabled && cfg.vicidial.query_timeout >= cfg.vicidial.interval {
             return Err(pair_error(
                 "vicidial.query_timeout",
-                "must be shorter than vicidial.interval, or polls would overlap",
+                &format!(
+                    "{} must be shorter than vicidial.interval ({}), or polls would overlap",
+                    v::show(cfg.vicidial.query_timeout),
+                    v::show(cfg.vicidial.interval)
+                ),
             ));
         }
         Ok(cfg)
@@ -562,6 +597,35 @@ fn pair_error(key: &str, message: &str) -> ConfigError {
         value: None,
         message: message.into(),
     }
+}
+
+/// A Basic-auth user name: not empty, and without ':' (it separates the user name from the password in the
+/// `Authorization` header, so such a name could never log in) or control characters.
+fn user_name(value: &str) -> Result<String, String> {
+    let t = nonempty(value, "a user name")?;
+    if t.contains(':') || t.chars().any(char::is_control) {
+        return Err("expected a user name without ':' (it separates user name and password in Basic auth) or control characters".into());
+    }
+    Ok(t)
+}
+
+/// A password, taken exactly as written: never trimmed or otherwise altered. Control characters and spaces at
+/// either end are refused rather than silently removed (they are almost always a copy-and-paste accident, and the
+/// error cannot show the value to point at them). `may_be_empty`: an empty value means "no password".
+fn secret(value: &str, may_be_empty: bool) -> Result<String, String> {
+    if value.is_empty() && !may_be_empty {
+        return Err("expected a password, not an empty value".into());
+    }
+    if value.chars().any(char::is_control) {
+        return Err(
+            "contains a control character (a newline, tab, ...); write the password without it"
+                .into(),
+        );
+    }
+    if value.trim() != value {
+        return Err("begins or ends with a space; write the password without it (it is taken exactly as written)".into());
+    }
+    Ok(value.to_string())
 }
 
 fn nonempty(value: &str, what: &str) -> Result<String, String> {
@@ -655,7 +719,7 @@ mod tests {
         let e = build(&[("port", "99999")]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid value \"99999\" for key \"port\": expected a whole number from 1 to 65535"
+            "key \"port\": invalid value \"99999\": expected a whole number from 1 to 65535"
         );
         let e = build(&[("prot", "1")]).unwrap_err();
         assert!(
@@ -685,11 +749,130 @@ mod tests {
     }
 
     #[test]
+    fn values_are_echoed_escaped_bounded_and_after_the_key() {
+        let e =
+            build(&[("buckets.asterisk_rtcp_mes", "x\n[prom_host] NOTICE: forged")]).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("key \"buckets.asterisk_rtcp_mes\": invalid value \"x\\n[prom_host]"),
+            "{text}"
+        );
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        let long = "9".repeat(10_000);
+        let text = build(&[("port", &long)]).unwrap_err().to_string();
+        assert!(
+            text.starts_with("key \"port\": invalid value \"999"),
+            "{text}"
+        );
+        assert!(
+            text.contains("(9952 more bytes)") && text.len() < 200,
+            "{text}"
+        );
+        let text = build(&[("labels", "a=1,\u{1b}[31mred")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("\\u{1b}[31mred") && !text.contains('\u{1b}'),
+            "{text}"
+        );
+        let text = build(&[(&format!("x\r{}", "k".repeat(5000)), "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.starts_with("key \"x\\rkkk") && text.len() < 1000,
+            "{}",
+            text.len()
+        );
+    }
+
+    #[test]
+    fn durations_past_the_largest_are_refused_not_a_panic() {
+        for big in [
+            "18446744073709551616s",
+            "18446744073709551615",
+            "1e400",
+            "99999999999999999999999h",
+        ] {
+            let e = build(&[("sample_interval", big)]).unwrap_err().to_string();
+            assert!(
+                e.starts_with("key \"sample_interval\": invalid value"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_set_twice_is_refused_and_the_first_value_stays() {
+        let mut b = ConfigBuilder::new();
+        b.set("port", "9200").unwrap();
+        let e = b.set(" PORT ", "9300").unwrap_err().to_string();
+        assert!(e.starts_with("key \"PORT\": is set twice"), "{e}");
+        assert_eq!(b.get_int("port"), Ok(9200));
+        b.set("auth_password", "first-pw").unwrap();
+        let e = b.set("auth_password", "second-pw").unwrap_err().to_string();
+        assert!(!e.contains("-pw"), "{e}");
+        // A refused value does not count as set: the corrected line may follow.
+        assert!(b.set("sample_interval", "5x").is_err());
+        b.set("sample_interval", "2s").unwrap();
+    }
+
+    #[test]
+    fn user_names_and_secrets_are_refused_rather_than_altered() {
+        let e = build(&[("auth_username", "a:b")]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("key \"auth_username\"") && e.contains("':'"),
+            "{e}"
+        );
+        for bad in ["pw\n", " pw", "pw ", "p\tw", ""] {
+            let e = build(&[("auth_password", bad)]).unwrap_err().to_string();
+            assert!(e.contains("(hidden)"), "{e}");
+        }
+        let c = build(&[("auth_username", "prom"), ("auth_password", "p w")]).unwrap();
+        assert_eq!(c.auth, Some(("prom".into(), "p w".into())));
+        assert!(build(&[("vicidial.password", "x\n")]).is_err());
+        assert_eq!(
+            build(&[("vicidial.password", "")])
+                .unwrap()
+                .vicidial
+                .password,
+            ""
+        );
+    }
+
+    #[test]
+    fn query_timeout_defaults_to_half_a_short_interval() {
+        let c = build(&[("vicidial.enabled", "yes"), ("vicidial.interval", "1s")]).unwrap();
+        assert_eq!(c.vicidial.query_timeout, Duration::from_millis(500));
+        assert_eq!(
+            build(&[]).unwrap().vicidial.query_timeout,
+            Duration::from_secs(5)
+        );
+        let mut b = ConfigBuilder::new();
+        b.set("vicidial.interval", "4s").unwrap();
+        assert_eq!(b.get_int("vicidial.query_timeout"), Ok(2000));
+        let e = build(&[
+            ("vicidial.enabled", "yes"),
+            ("vicidial.interval", "2s"),
+            ("vicidial.query_timeout", "2s"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("key \"vicidial.query_timeout\": 2s must be shorter"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn pairs_must_come_together() {
-        assert!(build(&[("auth_username", "u")])
+        assert_eq!(
+            build(&[("auth_username", "u")]).unwrap_err().to_string(),
+            "key \"auth_username\": is set but auth_password is not; set both or neither"
+        );
+        assert!(build(&[("tls_key", "/k")])
             .unwrap_err()
             .to_string()
-            .contains("set both or neither"));
+            .starts_with("key \"tls_key\": is set but tls_cert is not"));
         let c = build(&[("auth_username", "u"), ("auth_password", "p")]).unwrap();
         assert_eq!(c.auth, Some(("u".into(), "p".into())));
         assert!(build(&[("tls_cert", "/a")]).is_err());

@@ -91,7 +91,7 @@ impl Config {
 impl ConfigBuilder {
     /// [`Config::get_int`] on the values set so far (the defaults for keys not set).
     pub fn get_int(&self, key: &str) -> Result<i64, ConfigError> {
-        self.cfg.get_int(key)
+        self.resolved().get_int(key)
     }
 }
 

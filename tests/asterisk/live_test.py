@@ -384,7 +384,7 @@ def config_errors(lab):
     time.sleep(0.3)
     log = lab.log_text()
     check_true("reload with bad buckets refused, naming the key",
-               'invalid value "9,1" for key "buckets.asterisk_rtcp_mes"' in log)
+               'key "buckets.asterisk_rtcp_mes": invalid value "9,1"' in log)
     check_true("the running configuration keeps serving", "asterisk_channels" in lab.scrape())
     lab.cli("module unload res_prom_rs.so")
     lab.write_prom_conf(dict(good, port="99999"))
@@ -392,7 +392,7 @@ def config_errors(lab):
     time.sleep(0.3)
     check_true("load with port 99999 declined", "Unable to load" in out or "failed" in out.lower(), out.strip())
     check_true("the decline names the key and what is allowed",
-               'invalid value "99999" for key "port": expected a whole number from 1 to 65535' in lab.log_text())
+               'key "port": invalid value "99999": expected a whole number from 1 to 65535' in lab.log_text())
     lab.write_prom_conf(good)
     out = lab.cli("module load res_prom_rs.so", check=False)
     shown = lab.cli("module show like res_prom_rs")

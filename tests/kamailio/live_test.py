@@ -230,12 +230,17 @@ def scenario_sigterm_ours(lab):
 def scenario_bad_modparams(module, keep):
     print("scenario: a bad modparam stops Kamailio at startup, naming the key")
     cases = [
-        ("a port out of range", [("port", "99999")], r'key "port": expected a whole number from 1 to 65535'),
-        ("a bad group_mode", [("group_mode", 5)], r'modparam "group_mode": invalid value "5" for key "stats.group_mode"'),
+        ("a port out of range", [("port", "99999")],
+         r'key "port": invalid value "99999": expected a whole number from 1 to 65535'),
+        ("a bad group_mode", [("group_mode", 5)], r'modparam "group_mode": key "stats.group_mode": invalid value "5"'),
+        ("a key set twice", [("port", "9300"), ("port", "9301")], r'key "port": is set twice'),
+        ("a user name with ':'", [("auth_username", "a:b")], r'key "auth_username": invalid value "a:b"'),
+        ("a duration past the largest", [("sample_interval", "18446744073709551616s")],
+         r'key "sample_interval": invalid value "18446744073709551616s": expected a duration'),
         ("a bad duration", [("sample_interval", "soon")], r'key "sample_interval"'),
         ("set with an unknown key", [("set", "prot=1")], r'unknown key \(did you mean "port"\?\); allowed keys are'),
         ("auth_username without auth_password", [("auth_username", "prom")],
-         r'auth_username is set but auth_password is not; set both or neither'),
+         r'key "auth_username": is set but auth_password is not; set both or neither'),
         ("an unknown modparam", [("prot", 1)], r"parameter <prot> of type <2:int> not found in module <prom_rs>"),
     ]
     for what, params, want in cases:
