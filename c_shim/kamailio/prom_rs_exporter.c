@@ -32,6 +32,7 @@
 #include "core/cfg/cfg_struct.h"
 
 #include "prom_rs_kam.h"
+#include "prom_rs_rpc.h"
 
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS 30000
@@ -245,7 +246,8 @@ static void publish_not_serving(const char *why, int64_t retry_ms)
 	prom_rs_kam_publish(text);
 }
 
-static void publish_status(const prom_rs_core *core, int sampled, int refused, int64_t sample_ms)
+static void publish_status(const prom_rs_core *core, int sampled, int refused, int64_t sample_ms,
+	const struct prom_rs_rpc_summary *rpc)
 {
 	char text[PROM_RS_KAM_STATUS_LEN];
 	size_t n = prom_rs_core_status(core, text, sizeof(text));
@@ -256,6 +258,17 @@ static void publish_status(const prom_rs_core *core, int sampled, int refused, i
 	snprintf(text + n, sizeof(text) - n,
 		"Host statistics:  %d Kamailio counters sampled every %.3g s, %d refused by the core (see the log)\n",
 		sampled, (double)sample_ms / 1000.0, refused);
+	n = strlen(text);
+	snprintf(text + n, sizeof(text) - n,
+		"RPC data:         %s: tm.stats, pkg.stats (%d processes), core.uptime, core.info, %s%s\n",
+		rpc->ok ? "ok" : "FAILING (see the log)", rpc->pkg_processes,
+		rpc->dispatcher_loaded ? "dispatcher.list" : "no dispatcher module",
+		rpc->refused ? ", some values refused by the core (see the log)" : "");
+	if (rpc->dispatcher_loaded) {
+		n = strlen(text);
+		snprintf(text + n, sizeof(text) - n, "                  (%d dispatcher destinations)\n",
+			rpc->destinations);
+	}
 	if (atomic_load(&logs_dropped)) {
 		size_t m = strlen(text);
 
@@ -339,6 +352,9 @@ static void __attribute__((noreturn)) core_process(int fd)
 			}
 		}
 		if (core && now >= next_sample) {
+			struct prom_rs_rpc_summary rpc;
+			int64_t t0 = prom_rs_kam_now_us();
+
 			sampled = prom_rs_kam_sample(core, &refused);
 			script_refused = prom_rs_kam_script_sample(core, err, sizeof(err));
 			if (script_refused && mono_ms() - script_logged >= 60000) {
@@ -346,7 +362,12 @@ static void __attribute__((noreturn)) core_process(int fd)
 				prom_rs_kam_log(2, "%u script series refused by the core (retried every sample), first: %s",
 					script_refused, err);
 			}
-			publish_status(core, sampled, refused, sample_ms);
+			prom_rs_kam_sample_rpcs(core, &rpc);
+			/* collector="kamailio": up while Kamailio's counters and RPCs are read; down (after three intervals)
+			 * when this loop stops reporting. */
+			prom_rs_collector_report(core, "kamailio", sampled > 0 && rpc.ok,
+				(double)(prom_rs_kam_now_us() - t0) / 1e6);
+			publish_status(core, sampled, refused, sample_ms, &rpc);
 			next_sample += sample_ms;
 			if (next_sample <= now) {
 				next_sample = now + sample_ms;
