@@ -67,7 +67,10 @@ fn both_formats_of_a_kamailio_page_are_read_by_an_independent_parser() {
         for s in pkg.iter_samples() {
             let l = s.get_labelset().unwrap();
             for name in ["pid", "rank", "desc"] {
-                assert!(l.get_label_value(name).is_some(), "{name} on {l:?}");
+                assert!(
+                    l.get_label_value(name).is_some(),
+                    "{name} missing on a pkg series"
+                );
             }
         }
         let up = text

@@ -43,9 +43,6 @@
 
 static volatile sig_atomic_t stop_requested;
 static int wake_pipe[2] = {-1, -1};
-/* The core process's end of the log pipe (write side, non-blocking). */
-static int log_fd = -1;
-static atomic_ulong logs_dropped;
 
 int64_t prom_rs_kam_now_us(void)
 {
@@ -131,49 +128,6 @@ void prom_rs_kam_publish(const char *text)
 }
 
 /* ---- logging ------------------------------------------------------------------------------------------------ */
-
-/* One line per message on the log pipe: the level digit, then the text (newlines flattened). Writes of at most
- * PIPE_BUF bytes are atomic, so lines from several threads never interleave; a full pipe drops the line (counted)
- * rather than block a core thread. */
-static void log_line(int level, const char *msg)
-{
-	char line[1024];
-	size_t n, i;
-
-	if (level < 1 || level > 4) {
-		level = 4;
-	}
-	n = (size_t)snprintf(line, sizeof(line) - 1, "%d%s", level, msg);
-	if (n > sizeof(line) - 2) {
-		n = sizeof(line) - 2;
-	}
-	for (i = 1; i < n; i++) {
-		if (line[i] == '\n' || line[i] == '\r') {
-			line[i] = ' ';
-		}
-	}
-	line[n++] = '\n';
-	if (log_fd < 0 || write(log_fd, line, n) != (ssize_t)n) {
-		atomic_fetch_add(&logs_dropped, 1);
-	}
-}
-
-void prom_rs_kam_log(int level, const char *fmt, ...)
-{
-	char msg[1000];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_line(level, msg);
-}
-
-static void core_logger(int32_t level, const char *message, void *userdata)
-{
-	(void)userdata;
-	log_line((int)level, message ? message : "(null)");
-}
 
 /* Supervisor side: writes complete lines from the core process to Kamailio's log. */
 struct line_reader {
@@ -269,11 +223,11 @@ static void publish_status(const prom_rs_core *core, int sampled, int refused, i
 		snprintf(text + n, sizeof(text) - n, "                  (%d dispatcher destinations)\n",
 			rpc->destinations);
 	}
-	if (atomic_load(&logs_dropped)) {
+	if (prom_rs_kam_logs_dropped()) {
 		size_t m = strlen(text);
 
 		snprintf(text + m, sizeof(text) - m, "Log lines dropped: %lu (log pipe full)\n",
-			(unsigned long)atomic_load(&logs_dropped));
+			prom_rs_kam_logs_dropped());
 	}
 	prom_rs_kam_publish(text);
 }
@@ -321,9 +275,7 @@ static void __attribute__((noreturn)) core_process(int fd)
 	int64_t script_logged = -60000;
 	char err[1024];
 
-	log_fd = fd;
-	fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) | O_NONBLOCK);
-	prom_rs_set_logger(core_logger, NULL);
+	prom_rs_kam_log_open(fd);
 	atomic_store(&prom_rs_kam_shm->core_pid, getpid());
 
 	while (!stop_requested) {

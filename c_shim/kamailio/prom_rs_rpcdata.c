@@ -105,7 +105,7 @@ static void sample_tm(const prom_rs_core *core, struct prom_rs_rpc_summary *sum)
 		{"freed", "freed_transactions", "c"},
 		{"delayed_free", "delayed_free_transactions", "c"},
 	};
-	const struct prom_rs_rpc_node *top = call(&st_tm, sum, 0, "no tm families (load tm.so for transactions)");
+	const struct prom_rs_rpc_node *top = call(&st_tm, sum, 1, "no tm families");
 	const struct prom_rs_rpc_node *n;
 	static const char *const code_label[] = {"code"};
 
@@ -148,7 +148,7 @@ static void sample_pkg(const prom_rs_core *core, struct prom_rs_rpc_summary *sum
 		{"total_frags", "total_frags"},
 	};
 	static const char *const names[] = {"pid", "rank", "desc"};
-	const struct prom_rs_rpc_node *row = call(&st_pkg, sum, 0, "no pkg families (load kex.so for pkg.stats)");
+	const struct prom_rs_rpc_node *row = call(&st_pkg, sum, 1, "no pkg families");
 
 	for (; row; row = row->next) {
 		const struct prom_rs_rpc_node *pid = prom_rs_rpc_get(row, "pid"), *rank = prom_rs_rpc_get(row, "rank"),
@@ -261,7 +261,7 @@ static void sample_dispatcher(const prom_rs_core *core, struct prom_rs_rpc_summa
 		sum->dispatcher_loaded = 1;
 		return;
 	}
-	top = note(&st_ds, sum, rc, r, err, 1, "no dispatcher families (the dispatcher module is not loaded)");
+	top = note(&st_ds, sum, rc, r, err, 1, "no dispatcher families");
 	sum->dispatcher_loaded = rc != PROM_RS_RPC_MISSING;
 	records = top ? prom_rs_rpc_get(top, "RECORDS") : NULL;
 	for (set = records ? records->first : NULL; set; set = set->next) {
