@@ -2,6 +2,11 @@
 //! tests/kamailio/live_test.py) and, when `make test-kamailio` ran before this test (as `make test` does), the
 //! pages of that run in build/kamailio/pages/. An independent parser (openmetrics-parser) reads both formats, the
 //! two carry the same families, and the families read from Kamailio's RPCs are there with their types.
+//!
+//! openmetrics-parser 0.4's grammars accept lowercase metric names only (`metricname = ASCII_ALPHA_LOWER ...`),
+//! while the formats allow `[a-zA-Z_:]` and Kamailio has names like `tmx:UAS_transactions` (promtool, which the live
+//! test runs, accepts them). The parser therefore reads a copy with the metric names lowercased, after a check that
+//! lowercasing merges no two names.
 
 use openmetrics_parser::{openmetrics::parse_openmetrics, prometheus::parse_prometheus};
 use std::path::PathBuf;
@@ -17,8 +22,50 @@ fn dirs() -> Vec<PathBuf> {
 }
 
 fn read(dir: &std::path::Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+    let page = std::fs::read_to_string(dir.join(name))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()));
+    lowercase_names(&page)
+}
+
+/// The metric name of a HELP/TYPE/UNIT line or a sample line, and where it starts.
+fn name_span(line: &str) -> Option<(usize, usize)> {
+    let start = ["# HELP ", "# TYPE ", "# UNIT "]
+        .iter()
+        .find(|p| line.starts_with(**p))
+        .map_or(0, |p| p.len());
+    if start == 0 && line.starts_with('#') {
+        return None;
+    }
+    let end = line[start..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+        .map_or(line.len(), |i| start + i);
+    (end > start).then_some((start, end))
+}
+
+/// The page with its metric names lowercased (see the module comment); panics if that merges two names.
+fn lowercase_names(page: &str) -> String {
+    let mut names = std::collections::BTreeSet::new();
+    let mut lowered = std::collections::BTreeSet::new();
+    let mut out = String::with_capacity(page.len());
+    for line in page.lines() {
+        match name_span(line) {
+            Some((a, b)) => {
+                names.insert(line[a..b].to_string());
+                lowered.insert(line[a..b].to_ascii_lowercase());
+                out.push_str(&line[..a]);
+                out.push_str(&line[a..b].to_ascii_lowercase());
+                out.push_str(&line[b..]);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    assert_eq!(
+        names.len(),
+        lowered.len(),
+        "lowercasing merged two metric names"
+    );
+    out
 }
 
 #[test]

@@ -53,12 +53,12 @@ fn is_sip_proxy(d: &Dashboard) -> bool {
 }
 
 /// The dashboards of the SIP proxy (the rest is checked against the reference host).
-pub fn sip_proxy_dashboards() -> Vec<Dashboard> {
+pub(super) fn sip_proxy_dashboards() -> Vec<Dashboard> {
     dashboards().into_iter().filter(is_sip_proxy).collect()
 }
 
 /// Whether a dashboard belongs to the SIP proxy set.
-pub fn is_sip_proxy_dashboard(d: &Dashboard) -> bool {
+pub(super) fn is_sip_proxy_dashboard(d: &Dashboard) -> bool {
     is_sip_proxy(d)
 }
 
@@ -111,6 +111,12 @@ fn sip_proxy_rules_and_dashboards_return_data_from_pages_of_the_real_kamailio_mo
     let main = serve(read("metrics.txt"));
     let dispatcher = serve(read("dispatcher.txt"));
     let (mut prom, api, log) = start(&dir, main, dispatcher);
+    wait_until(
+        30,
+        "Prometheus to be ready",
+        &mut [(&mut prom, &log)],
+        || http_get(api.port, "/-/ready").is_ok_and(|(status, _)| status == 200),
+    );
     let n_rules = count_lines("rules/sip-proxy.yml", "- record:")
         + count_lines("rules/sip-proxy.yml", "- alert:");
     wait_until(
@@ -153,7 +159,7 @@ fn sip_proxy_rules_and_dashboards_return_data_from_pages_of_the_real_kamailio_mo
             Ok(queries) => {
                 for q in queries {
                     panel_queries += 1;
-                    let expr = expand(&q.expr).replace("${prefix}", "kamailio");
+                    let expr = expand(&q.expr.replace("${prefix}", "kamailio"));
                     for name in metric_names(&expr) {
                         checks.push(Check {
                             what: format!("metric {name} of panel \"{}\"", q.panel),
