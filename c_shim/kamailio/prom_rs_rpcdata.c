@@ -85,7 +85,7 @@ static const struct prom_rs_rpc_node *call(struct rpc_state *s, struct prom_rs_r
 }
 
 /* tm.stats values are unsigned 32-bit numbers that the RPC passes as int: read them back as unsigned. */
-static double u32(double v)
+static double tm_unsigned(double v)
 {
 	return v < 0 ? v + 4294967296.0 : v;
 }
@@ -121,19 +121,19 @@ static void sample_tm(const prom_rs_core *core, struct prom_rs_rpc_summary *sum)
 		if (strlen(n->name) == 3 && n->name[0] >= '1' && n->name[0] <= '6' && !strcmp(n->name + 1, "xx")) {
 			const char *v[] = {n->name};
 
-			push(core, sum, "tm", "completed_transactions", KIND_COUNTER, u32(n->num), code_label, v, 1);
+			push(core, sum, "tm", "completed_transactions", KIND_COUNTER, tm_unsigned(n->num), code_label, v, 1);
 			continue;
 		}
 		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 			if (!strcmp(map[i][0], n->name)) {
-				push(core, sum, "tm", map[i][1], map[i][2][0] == 'g' ? KIND_GAUGE : KIND_COUNTER, u32(n->num),
+				push(core, sum, "tm", map[i][1], map[i][2][0] == 'g' ? KIND_GAUGE : KIND_COUNTER, tm_unsigned(n->num),
 					NULL, NULL, 0);
 				break;
 			}
 		}
 		if (i == sizeof(map) / sizeof(map[0])) {
 			/* A key this table does not know (a newer tm): a counter under its own name. */
-			push(core, sum, "tm", n->name, KIND_COUNTER, u32(n->num), NULL, NULL, 0);
+			push(core, sum, "tm", n->name, KIND_COUNTER, tm_unsigned(n->num), NULL, NULL, 0);
 		}
 	}
 }
