@@ -98,6 +98,19 @@ extern "C" {
 prom_rs_result prom_rs_config_check(const prom_rs_config *cfg);
 
 /*
+ Reports one attempt of collector `name`, which the host runs on a thread of its own (for example the Kamailio
+ module sampling Kamailio's counters and RPCs): `ok` non-zero when it worked, `duration_seconds` how long it took.
+ The page then shows `prom_rs_collector_up{collector="<name>"}` (1 while the last attempt worked and is at most
+ three sample intervals old), `prom_rs_collector_last_success_timestamp_seconds` and
+ `prom_rs_collector_duration_seconds`. `name`: 1 to 32 characters of `a-z`, `0-9` and `_`, not `sampler` or a
+ poller's name; at most 8 names per core. Any thread may call it.
+ */
+prom_rs_result prom_rs_collector_report(const prom_rs_core *core,
+                                        const char *name,
+                                        int32_t ok,
+                                        double duration_seconds);
+
+/*
  A channel was created (or is being seeded at load). `state` is an `enum ast_channel_state` value (0..=9);
  `endpoint` may be "" when the channel has none; `created_us` is the channel's creation time.
  */

@@ -4,6 +4,7 @@
 
 use crate::clock::{now_us, unix_now};
 use crate::collect::asterisk::Model;
+use crate::collect::host_health::HostHealth;
 use crate::collect::host_stats::{HostStats, StatUpdate};
 use crate::collect::poller::PollerSlot;
 use crate::collect::script::ScriptMetrics;
@@ -60,6 +61,8 @@ pub struct Shared {
     pub stats: HostStats,
     /// Metrics of the host's routing script.
     pub script: ScriptMetrics,
+    /// Collectors the host runs and reports on (`prom_rs_collector_report`).
+    pub host_health: HostHealth,
     /// Own health.
     pub selfm: SelfMetrics,
     /// Every poller, in page order ([`crate::collect::pollers`]).
@@ -104,6 +107,7 @@ impl Shared {
                 label_names(cfg),
                 SeriesCap::new(cfg.max_series_per_family),
             ),
+            host_health: HostHealth::default(),
             selfm: SelfMetrics::new(&cap, scrape),
             pollers: pollers(cfg),
             history: Default::default(),
@@ -168,8 +172,10 @@ impl Shared {
         }
     }
 
-    /// A `prom_rs_collector_*` row for the host's sampler (once it has sampled) and each enabled poller.
+    /// A `prom_rs_collector_*` row for the host's sampler (once it has sampled), each collector the host reports on,
+    /// and each enabled poller.
     fn health_rows(&self) -> Vec<HealthRow> {
+        let interval = *lock(&self.sample_interval);
         let sampler = self.sampler_health().map(|(up, last)| HealthRow {
             name: "sampler",
             up,
@@ -178,6 +184,7 @@ impl Shared {
         });
         sampler
             .into_iter()
+            .chain(self.host_health.rows(interval))
             .chain(self.pollers.iter().filter_map(|p| p.state().row()))
             .collect()
     }
@@ -446,6 +453,11 @@ impl Core {
             .inspect_err(|e| self.shared.log_refused(KIND_STAT, e))
     }
 
+    /// Records one attempt of a collector the host runs itself (see [`HostHealth`]).
+    pub fn collector_report(&self, name: &str, ok: bool, seconds: f64) -> Result<(), String> {
+        self.shared.host_health.report(name, ok, seconds)
+    }
+
     /// The shared state (for rendering in tests and benchmarks).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -480,7 +492,13 @@ impl Core {
         if let Some((up, _)) = s.sampler_health() {
             text.push_str(&format!("Collector sampler:  {}\n", state(up)));
         }
-        for row in s.pollers.iter().filter_map(|p| p.state().row()) {
+        let interval = *lock(&s.sample_interval);
+        for row in s
+            .host_health
+            .rows(interval)
+            .into_iter()
+            .chain(s.pollers.iter().filter_map(|p| p.state().row()))
+        {
             text.push_str(&format!("Collector {}: {}\n", row.name, state(row.up)));
         }
         for line in s.pollers.iter().filter_map(|p| p.state().status_line()) {

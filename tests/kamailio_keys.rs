@@ -40,3 +40,27 @@ fn every_core_key_is_a_kamailio_modparam_and_no_other() {
         "modparams (left) vs the core's keys (right)"
     );
 }
+
+#[test]
+fn the_readme_kamailio_section_documents_every_host_only_modparam() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("\n## Kamailio\n").expect("a Kamailio section");
+    let end = start + 1 + readme[start + 1..].find("\n## ").unwrap();
+    let section = &readme[start..end];
+    // The core's keys are in the configuration reference (tests/docs.rs); the modparams only this host has, and the
+    // statement that every key is a modparam, must be in the Kamailio section.
+    for key in HOST_ONLY {
+        assert!(
+            section.contains(&format!("`{key}`")) || section.contains(&format!("\"{key}\"")),
+            "README's Kamailio section does not document modparam {key}"
+        );
+    }
+    assert!(section.contains(
+        "Every key of the [configuration reference](#configuration-reference) is a modparam"
+    ));
+    for line in ["make kamailio ", "sudo make install-kamailio"] {
+        assert!(section.contains(line), "install line `{line}`");
+    }
+    assert!(section.contains("Kamailio cannot unload or reload modules"));
+}

@@ -32,6 +32,7 @@
 #include "core/cfg/cfg_struct.h"
 
 #include "prom_rs_kam.h"
+#include "prom_rs_rpc.h"
 
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS 30000
@@ -42,9 +43,6 @@
 
 static volatile sig_atomic_t stop_requested;
 static int wake_pipe[2] = {-1, -1};
-/* The core process's end of the log pipe (write side, non-blocking). */
-static int log_fd = -1;
-static atomic_ulong logs_dropped;
 
 int64_t prom_rs_kam_now_us(void)
 {
@@ -131,49 +129,6 @@ void prom_rs_kam_publish(const char *text)
 
 /* ---- logging ------------------------------------------------------------------------------------------------ */
 
-/* One line per message on the log pipe: the level digit, then the text (newlines flattened). Writes of at most
- * PIPE_BUF bytes are atomic, so lines from several threads never interleave; a full pipe drops the line (counted)
- * rather than block a core thread. */
-static void log_line(int level, const char *msg)
-{
-	char line[1024];
-	size_t n, i;
-
-	if (level < 1 || level > 4) {
-		level = 4;
-	}
-	n = (size_t)snprintf(line, sizeof(line) - 1, "%d%s", level, msg);
-	if (n > sizeof(line) - 2) {
-		n = sizeof(line) - 2;
-	}
-	for (i = 1; i < n; i++) {
-		if (line[i] == '\n' || line[i] == '\r') {
-			line[i] = ' ';
-		}
-	}
-	line[n++] = '\n';
-	if (log_fd < 0 || write(log_fd, line, n) != (ssize_t)n) {
-		atomic_fetch_add(&logs_dropped, 1);
-	}
-}
-
-void prom_rs_kam_log(int level, const char *fmt, ...)
-{
-	char msg[1000];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_line(level, msg);
-}
-
-static void core_logger(int32_t level, const char *message, void *userdata)
-{
-	(void)userdata;
-	log_line((int)level, message ? message : "(null)");
-}
-
 /* Supervisor side: writes complete lines from the core process to Kamailio's log. */
 struct line_reader {
 	char buf[8192];
@@ -245,7 +200,8 @@ static void publish_not_serving(const char *why, int64_t retry_ms)
 	prom_rs_kam_publish(text);
 }
 
-static void publish_status(const prom_rs_core *core, int sampled, int refused, int64_t sample_ms)
+static void publish_status(const prom_rs_core *core, int sampled, int refused, int64_t sample_ms,
+	const struct prom_rs_rpc_summary *rpc)
 {
 	char text[PROM_RS_KAM_STATUS_LEN];
 	size_t n = prom_rs_core_status(core, text, sizeof(text));
@@ -256,11 +212,22 @@ static void publish_status(const prom_rs_core *core, int sampled, int refused, i
 	snprintf(text + n, sizeof(text) - n,
 		"Host statistics:  %d Kamailio counters sampled every %.3g s, %d refused by the core (see the log)\n",
 		sampled, (double)sample_ms / 1000.0, refused);
-	if (atomic_load(&logs_dropped)) {
+	n = strlen(text);
+	snprintf(text + n, sizeof(text) - n,
+		"RPC data:         %s: tm.stats, pkg.stats (%d processes), core.uptime, core.info, %s%s\n",
+		rpc->ok ? "ok" : "FAILING (see the log)", rpc->pkg_processes,
+		rpc->dispatcher_loaded ? "dispatcher.list" : "no dispatcher module",
+		rpc->refused ? ", some values refused by the core (see the log)" : "");
+	if (rpc->dispatcher_loaded) {
+		n = strlen(text);
+		snprintf(text + n, sizeof(text) - n, "                  (%d dispatcher destinations)\n",
+			rpc->destinations);
+	}
+	if (prom_rs_kam_logs_dropped()) {
 		size_t m = strlen(text);
 
 		snprintf(text + m, sizeof(text) - m, "Log lines dropped: %lu (log pipe full)\n",
-			(unsigned long)atomic_load(&logs_dropped));
+			prom_rs_kam_logs_dropped());
 	}
 	prom_rs_kam_publish(text);
 }
@@ -308,9 +275,7 @@ static void __attribute__((noreturn)) core_process(int fd)
 	int64_t script_logged = -60000;
 	char err[1024];
 
-	log_fd = fd;
-	fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) | O_NONBLOCK);
-	prom_rs_set_logger(core_logger, NULL);
+	prom_rs_kam_log_open(fd);
 	atomic_store(&prom_rs_kam_shm->core_pid, getpid());
 
 	while (!stop_requested) {
@@ -339,6 +304,9 @@ static void __attribute__((noreturn)) core_process(int fd)
 			}
 		}
 		if (core && now >= next_sample) {
+			struct prom_rs_rpc_summary rpc;
+			int64_t t0 = prom_rs_kam_now_us();
+
 			sampled = prom_rs_kam_sample(core, &refused);
 			script_refused = prom_rs_kam_script_sample(core, err, sizeof(err));
 			if (script_refused && mono_ms() - script_logged >= 60000) {
@@ -346,7 +314,12 @@ static void __attribute__((noreturn)) core_process(int fd)
 				prom_rs_kam_log(2, "%u script series refused by the core (retried every sample), first: %s",
 					script_refused, err);
 			}
-			publish_status(core, sampled, refused, sample_ms);
+			prom_rs_kam_sample_rpcs(core, &rpc);
+			/* collector="kamailio": up while Kamailio's counters and RPCs are read; down (after three intervals)
+			 * when this loop stops reporting. */
+			prom_rs_collector_report(core, "kamailio", sampled > 0 && rpc.ok,
+				(double)(prom_rs_kam_now_us() - t0) / 1e6);
+			publish_status(core, sampled, refused, sample_ms, &rpc);
 			next_sample += sample_ms;
 			if (next_sample <= now) {
 				next_sample = now + sample_ms;

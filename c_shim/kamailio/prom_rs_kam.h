@@ -42,6 +42,10 @@ extern int64_t prom_rs_kam_sample_ms;
 
 /* prom_rs_exporter.c */
 void prom_rs_kam_supervise(void) __attribute__((noreturn));
+/* prom_rs_log.c: the core process's log pipe. Open: `fd` is the write end; also installs the core's logger. */
+void prom_rs_kam_log_open(int fd);
+/* Lines dropped because the pipe was full. */
+unsigned long prom_rs_kam_logs_dropped(void);
 /* Logs from any thread of the core process (1 error, 2 warning, 3 notice, 4 debug): the line goes to the
  * supervisor, which writes it to Kamailio's log. */
 void prom_rs_kam_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

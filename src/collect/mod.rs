@@ -7,13 +7,15 @@
 //!   every poller gets `prom_rs_collector_up`, `prom_rs_collector_last_success_timestamp_seconds` and
 //!   `prom_rs_collector_duration_seconds` without code of its own.
 //!
-//! Host statistics ([`host_stats`], pushed by OpenSIPS/Kamailio-style hosts), the routing script's metrics
-//! ([`script`], read from the host's shared-memory store) and the module's own metrics
-//! ([`selfmetrics`]) complete the page. Adding a poller is one folder here plus one line in [`pollers`].
+//! Host statistics ([`host_stats`], pushed by OpenSIPS/Kamailio-style hosts, with the health of the host's own
+//! sampling in [`host_health`]), the routing script's metrics ([`script`], read from the host's shared-memory store)
+//! and the module's own metrics ([`selfmetrics`]) complete the page. Adding a poller is one folder here plus one
+//! line in [`pollers`].
 
 pub mod asterisk;
 pub mod fail2ban;
 pub mod health;
+pub mod host_health;
 pub mod host_stats;
 pub mod poller;
 pub mod script;

@@ -16,6 +16,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod check;
+pub mod collector;
 pub mod events;
 pub mod lifecycle;
 pub mod script;

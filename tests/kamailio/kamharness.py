@@ -95,7 +95,7 @@ loadmodule "dialog.so"
 loadmodule "statistics.so"
 loadmodule "ctl.so"
 loadmodule "{module}"
-
+{extra}
 modparam("ctl", "binrpc", "unix:{ctl}")
 modparam("usrloc", "db_mode", 0)
 modparam("statistics", "variable", "refused_invites")
@@ -152,7 +152,7 @@ def modparam_lines(params):
 class Lab:
     """One private Kamailio."""
 
-    def __init__(self, module, prom=(), keep=False, name="kamailio"):
+    def __init__(self, module, prom=(), keep=False, name="kamailio", extra=""):
         self.binary = find_binary("kamailio")
         self.kamcmd_bin = find_binary("kamcmd")
         self.module = module
@@ -164,6 +164,9 @@ class Lab:
         self.scrape_port = base + 1
         self.spare_port = base + 2
         self.sipp_port = base + 3
+        # Free for a scenario's own use (a sipp UAS, a port nothing listens on).
+        self.free_ports = (base + 4, base + 5)
+        self.extra = extra.format(ip=IP, dir=self.dir, free=self.free_ports)
         self.ctl = os.path.join(self.dir, "kamailio_ctl")
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
         self.log_path = os.path.join(self.dir, "kamailio.log")
@@ -176,7 +179,7 @@ class Lab:
 
     def write_cfg(self, prom=None):
         text = CFG.format(ip=IP, sip_port=self.sip_port, moddir=self.moddir, module=self.module, ctl=self.ctl,
-                          prom=modparam_lines(self.prom if prom is None else prom))
+                          prom=modparam_lines(self.prom if prom is None else prom), extra=self.extra)
         with open(self.cfg, "w") as f:
             f.write(text)
         return text

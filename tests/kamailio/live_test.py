@@ -135,7 +135,7 @@ def scenario_traffic(lab):
     bad_types = [f"{family(g, n)}={types.get(family(g, n))}" for g, n in stats
                  if types.get(family(g, n)) != ("gauge" if is_gauge(g, n) else "counter")]
     check("families with the wrong TYPE", bad_types, [])
-    host_families = {f for f in types if f.startswith("kamailio_")}
+    host_families = {f for f in types if f.startswith("kamailio_") and not f.startswith(RPC_FAMILY_PREFIXES)}
     check("page families not from a Kamailio statistic", sorted(host_families - {family(g, n) for g, n in stats}),
           [])
     # The traffic itself, as Kamailio counted it and as the page shows it.
@@ -223,6 +223,268 @@ def scenario_sigterm_ours(lab):
     check_true("scrape port free", wait_for("port free", lambda: h.port_free(lab.scrape_port, reuse=True), timeout=10))
     rc, took = lab.stop()
     NOTES.append(f"SIGTERM to our process: exit status {exited.group(1) if exited else '?'}")
+
+
+# ---- RPC-only data (tm.stats, pkg.stats, core.uptime/info, dispatcher.list), load, both formats ---------------
+
+# tm.stats key -> our series (c_shim/kamailio/prom_rs_rpcdata.c).
+TM_SERIES = {"current": "kamailio_tm_current_transactions", "waiting": "kamailio_tm_waiting_transactions",
+             "total": "kamailio_tm_transactions_total", "total_local": "kamailio_tm_local_transactions_total",
+             "rpl_received": "kamailio_tm_replies_received_total",
+             "rpl_generated": "kamailio_tm_replies_generated_total", "rpl_sent": "kamailio_tm_replies_sent_total",
+             "created": "kamailio_tm_created_transactions_total", "freed": "kamailio_tm_freed_transactions_total",
+             "delayed_free": "kamailio_tm_delayed_free_transactions_total"}
+PKG_SERIES = {"used": "kamailio_pkg_used_bytes", "free": "kamailio_pkg_free_bytes",
+              "real_used": "kamailio_pkg_real_used_bytes", "total_size": "kamailio_pkg_total_bytes",
+              "total_frags": "kamailio_pkg_total_frags"}
+RPC_FAMILY_PREFIXES = ("kamailio_tm_", "kamailio_pkg_", "kamailio_dispatcher_", "kamailio_core_uptime_seconds",
+                       "kamailio_core_build_info")
+PAGES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "build",
+                         "kamailio", "pages")
+
+
+def kv_lines(text):
+    """`key: value` lines of kamcmd's output, in order (nesting flattened)."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"\s*([A-Za-z0-9_]+):\s*(.*?)\s*$", line)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def kamcmd_tm(lab):
+    return {k: int(v) for k, v in kv_lines(lab.kamcmd("tm.stats")[1]) if re.fullmatch(r"-?\d+", v)}
+
+
+def tm_series(key):
+    return f'kamailio_tm_completed_transactions_total{{code="{key}"}}' if re.fullmatch(r"[1-6]xx", key) \
+        else TM_SERIES.get(key, f"kamailio_tm_{key}_total")
+
+
+def kamcmd_pkg(lab):
+    """pkg.stats rows: {(pid, rank, desc): {field: value}}."""
+    rows, cur = {}, {}
+    for k, v in kv_lines(lab.kamcmd("pkg.stats")[1]):
+        if k == "entry" and cur:
+            rows[(cur["pid"], cur["rank"], cur.get("desc", ""))] = cur
+            cur = {}
+        cur[k] = v
+    if cur:
+        rows[(cur["pid"], cur["rank"], cur.get("desc", ""))] = cur
+    return rows
+
+
+def pkg_series(field, key):
+    pid, rank, desc = key
+    esc = desc.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{PKG_SERIES[field]}{{pid="{pid}",rank="{rank}",desc="{esc}"}}'
+
+
+def scenario_rpc_data(lab):
+    print("scenario: RPC-only data (tm.stats, pkg.stats, core.uptime, core.info) against kamcmd, no dispatcher")
+    # tm.stats after the traffic: wait until no transaction is left, then kamcmd before and after one page.
+    wait_for("tm.stats current 0", lambda: kamcmd_tm(lab).get("current") == 0, timeout=30)
+    for _ in range(5):
+        before = kamcmd_tm(lab)
+        time.sleep(2.2)
+        values = parse_page(lab.scrape())[0]
+        after = kamcmd_tm(lab)
+        wrong = [f"{k}: page {values.get(tm_series(k))} kamcmd {v}" for k, v in before.items()
+                 if after.get(k) == v and values.get(tm_series(k)) != float(v)]
+        if not wrong and before == after:
+            break
+    check("tm.stats keys read from kamcmd", len(before) >= 12, True)
+    check("tm.stats values that differ from kamcmd (read after traffic)", wrong, [])
+    check("kamailio_tm_completed_transactions_total{code=\"4xx\"} counts the refused INVITEs",
+          values.get('kamailio_tm_completed_transactions_total{code="4xx"}'), float(before.get("4xx", -1)))
+    check_true("tm families typed (current gauge, total counter)",
+               parse_page(lab.scrape())[1].get("kamailio_tm_current_transactions") == "gauge" and
+               parse_page(lab.scrape())[1].get("kamailio_tm_transactions_total") == "counter")
+    # pkg.stats: the same processes (pid, rank, desc); sizes equal. `used`, `free`, `real_used` and the fragment
+    # count move whenever a process allocates: the ctl handler allocates to answer kamcmd itself (and is the one
+    # process whose numbers differ between its own answer and our read a moment later), the others may be woken
+    # by timers. A value equal in kamcmd before and after our page must be equal on the page; one that moved must
+    # lie between (the ctl handler within 64 KiB of kamcmd's view, since kamcmd's own call is what moves it).
+    for _ in range(5):
+        before = kamcmd_pkg(lab)
+        time.sleep(2.2)
+        values = parse_page(lab.scrape())[0]
+        after = kamcmd_pkg(lab)
+        page_keys = set()
+        for series in values:
+            m = re.match(r'kamailio_pkg_total_bytes\{pid="(\d+)",rank="(-?\d+)",desc="(.*)"\}$', series)
+            if m:
+                page_keys.add((m.group(1), m.group(2), m.group(3)))
+        wrong = []
+        for key, row in before.items():
+            for field in PKG_SERIES:
+                got, v, w = values.get(pkg_series(field, key)), int(row[field]), int(after.get(key, row)[field])
+                if key[2] == "ctl handler":
+                    if got is None or abs(got - v) > 65536:
+                        wrong.append(f"{key[2]} {field}: page {got} kamcmd {v}")
+                elif got is None or not (min(v, w) <= got <= max(v, w)):
+                    wrong.append(f"{key[2]} ({key[0]}) {field}: page {got} kamcmd {v}..{w}")
+        if not wrong:
+            break
+    check("pkg.stats processes (pid, rank, desc) on the page", sorted(page_keys), sorted(before))
+    check("pkg.stats values that differ from kamcmd", wrong, [])
+    NOTES.append(f"pkg.stats: {len(before)} processes equal to kamcmd (ctl handler within 64 KiB)")
+    # Uptime and build info.
+    up = int(dict(kv_lines(lab.kamcmd("core.uptime")[1]))["uptime"])
+    page = lab.scrape()
+    values, types = parse_page(page)
+    got = values.get("kamailio_core_uptime_seconds")
+    check_true("kamailio_core_uptime_seconds equals core.uptime (within the sample interval)",
+               got is not None and up - 2 <= got <= up + 2, f"page {got} kamcmd {up}")
+    version = lab.kamcmd("core.version")[1].strip()
+    flags = lab.kamcmd("core.flags")[1].strip()
+    info = [k for k in values if k.startswith("kamailio_core_build_info{")]
+    check("one kamailio_core_build_info series", len(info), 1)
+    if info:
+        check_true("build_info version is core.version's", f'version="{version.split()[-1].split("-")[0]}"'
+                   in info[0] or f'version="{version.split()[1]}"' in info[0], f"{info[0][:120]} / {version}")
+        check_true("build_info flags are core.flags'", f'flags="{flags}"' in info[0], flags[:80])
+    # Our collector's health, and no dispatcher families without the dispatcher module (one log line).
+    check("prom_rs_collector_up{collector=\"kamailio\"}", values.get('prom_rs_collector_up{collector="kamailio"}'),
+          1.0)
+    check_true("prom_rs_collector_duration_seconds{collector=\"kamailio\"} measured",
+               (values.get('prom_rs_collector_duration_seconds{collector="kamailio"}') or -1) >= 0)
+    check("dispatcher families without the dispatcher module",
+          [k for k in values if k.startswith("kamailio_dispatcher_")], [])
+    check("log lines about the missing dispatcher module",
+          len(re.findall(r"RPC dispatcher\.list is not available", lab.log())), 1)
+
+
+def scenario_load(lab):
+    """50 scrapes while sipp sends 300 OPTIONS/s; then both formats through promtool; pages kept for the Rust
+    tests (independent parser, monitoring end to end)."""
+    import threading
+    print("scenario: 50+ scrapes while sipp sends 300 requests/s")
+    calls = 1500
+    base = lab.stats().get(("core", "rcv_requests_options"), 0)
+    result = {}
+    t = threading.Thread(target=lambda: result.update(zip(("rc", "out"), lab.sipp("options.xml", calls, rate=300))))
+    t.start()
+    times = []
+    while t.is_alive() or len(times) < 50:
+        t0 = time.perf_counter()
+        page = lab.scrape()
+        times.append(time.perf_counter() - t0)
+        time.sleep(0.05)
+    t.join()
+    check_true(f"sipp: {calls} OPTIONS at 300/s, all answered", result.get("rc") == 0, result.get("out", "")[-600:])
+    m = re.search(r"Successful call\s*\|\s*\d+\s*\|\s*(\d+)", result.get("out", ""))
+    if m:
+        check("sipp's count of successful calls", int(m.group(1)), calls)
+    got = lab.stats().get(("core", "rcv_requests_options"), 0) - base
+    check("requests Kamailio received (core:rcv_requests_options)", got, calls)
+    check_true("50 or more scrapes during the load", len(times) >= 50, str(len(times)))
+    times.sort()
+    p50, p99 = times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
+    NOTES.append(f"{len(times)} scrapes during 300 OPTIONS/s: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
+                 f"{calls}/{calls} requests answered")
+    print(f"  scrape latency under load: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms ({len(times)} scrapes)")
+    text = lab.scrape()
+    om = lab.scrape(headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    # promtool reads the text format only (an OpenMetrics page names counter families without `_total`, which
+    # it takes for missing HELP); both pages go to the independent parser in tests/kamailio_page.rs.
+    rc, out = promtool(text)
+    check_true("promtool check metrics accepts the page under load (RPC families included)", rc == 0, out[:400])
+    check_true("OpenMetrics page under load ends with # EOF", om.rstrip().endswith("# EOF"))
+    check_true("RPC families on the page", all(any(k.startswith(p) for k in parse_page(text)[0])
+                                               for p in RPC_FAMILY_PREFIXES if "dispatcher" not in p))
+    os.makedirs(PAGES_DIR, exist_ok=True)
+    for name, body in (("metrics.txt", text), ("metrics.om.txt", om)):
+        with open(os.path.join(PAGES_DIR, name), "w") as f:
+            f.write(body)
+
+
+DISPATCHER_CFG = """loadmodule "dispatcher.so"
+modparam("dispatcher", "list_file", "{dir}/dispatcher.list")
+modparam("dispatcher", "ds_ping_interval", 1)
+modparam("dispatcher", "ds_probing_mode", 1)
+modparam("dispatcher", "ds_probing_threshold", 1)
+modparam("dispatcher", "ds_inactive_threshold", 1)
+modparam("tm", "fr_timer", 1000)
+"""
+
+
+def kamcmd_dispatcher(lab):
+    """dispatcher.list as {(set, uri): flags}."""
+    out, cur_set, uri = {}, None, None
+    for k, v in kv_lines(lab.kamcmd("dispatcher.list")[1]):
+        if k == "ID":
+            cur_set = v
+        elif k == "URI":
+            uri = v
+        elif k == "FLAGS" and uri:
+            out[(cur_set, uri)] = v
+            uri = None
+    return out
+
+
+def page_dispatcher(lab):
+    values = parse_page(lab.scrape())[0]
+    states, counts = {}, {}
+    for series, v in values.items():
+        m = re.match(r'kamailio_dispatcher_destination_state\{set="(\d+)",uri="([^"]*)",state="(\w+)"\}$', series)
+        if m and v == 1:
+            states[(m.group(1), m.group(2))] = m.group(3)
+        m = re.match(r'kamailio_dispatcher_destinations\{set="(\d+)",state="(\w+)"\}$', series)
+        if m:
+            counts[(m.group(1), m.group(2))] = v
+    return states, counts, values
+
+
+def scenario_dispatcher(module, keep):
+    print("scenario: a dispatcher set with one live destination (sipp answering OPTIONS) and one dead")
+    lab = h.Lab(module, keep=keep, name="dispatcher", extra=DISPATCHER_CFG)
+    live, dead = lab.free_ports
+    with open(os.path.join(lab.dir, "dispatcher.list"), "w") as f:
+        f.write(f"1 sip:{h.IP}:{live}\n1 sip:{h.IP}:{dead}\n")
+    uas = subprocess.Popen(["sipp", "-sf", os.path.join(h.SIPP_DIR, "uas_options.xml"), "-i", h.IP, "-p", str(live),
+                            "-nostdin"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=lab.dir,
+                           start_new_session=True)
+    name = {"A": "active", "I": "inactive", "D": "disabled", "T": "trying"}
+    try:
+        lab.start()
+        want_live, want_dead = ("1", f"sip:{h.IP}:{live}"), ("1", f"sip:{h.IP}:{dead}")
+
+        def settled():
+            d = kamcmd_dispatcher(lab)
+            return d if d.get(want_live, "")[:1] == "A" and d.get(want_dead, "")[:1] == "I" else None
+        kam = wait_for("the live destination active and the dead one inactive in kamcmd", settled, timeout=30) or {}
+        time.sleep(2.2)
+        states, counts, values = page_dispatcher(lab)
+        check("destination states on the page equal kamcmd dispatcher.list",
+              states, {k: name[v[0]] for k, v in kamcmd_dispatcher(lab).items()})
+        check("live destination up", states.get(want_live), "active")
+        check("dead destination down", states.get(want_dead), "inactive")
+        check("destinations per state in set 1", {s: counts.get(("1", s)) for s in name.values()},
+              {"active": 1.0, "inactive": 1.0, "disabled": 0.0, "trying": 0.0})
+        check("probing flag of both destinations (ds_probing_mode 1)",
+              [values.get(f'kamailio_dispatcher_destination_probing{{set="1",uri="{u}"}}') for _, u in
+               (want_live, want_dead)], [1.0, 1.0])
+        rc, out = promtool(lab.scrape())
+        check_true("promtool accepts the page with dispatcher families", rc == 0, out[:300])
+        # The live destination goes away: no active destination left (what the alert fires on).
+        uas.terminate()
+        uas.wait(10)
+        gone = wait_for("no active destination on the page",
+                        lambda: page_dispatcher(lab)[1].get(("1", "active")) == 0.0, timeout=30)
+        check_true("kamailio_dispatcher_destinations{state=\"active\"} drops to 0 when the live one dies", gone)
+        check("kamcmd agrees: no destination active",
+              [f for f in kamcmd_dispatcher(lab).values() if f.startswith("A")], [])
+        os.makedirs(PAGES_DIR, exist_ok=True)
+        with open(os.path.join(PAGES_DIR, "dispatcher.txt"), "w") as f:
+            f.write(lab.scrape())
+        NOTES.append(f"dispatcher: {len(kam)} destinations, states equal to kamcmd dispatcher.list")
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+            uas.wait()
+        lab.close()
 
 
 # ---- scenario 2: refused configurations --------------------------------------------------------------------------
@@ -313,6 +575,8 @@ def main():
         check_true("module loaded (exporter process started)", lab.wait_log(r"exporter process started"))
         scenario_traffic(lab)
         scenario_status(lab)
+        scenario_rpc_data(lab)
+        scenario_load(lab)
         scenario_core_crash(lab)
         scenario_sigterm_ours(lab)
     except Exception as e:  # noqa: BLE001 - report and count, the summary line must come
@@ -320,7 +584,7 @@ def main():
     finally:
         lab.close()
     script_checks.run(module, keep, NOTES)  # metrics from the routing script (tests/kamailio/script_checks.py)
-    for scenario in (scenario_bad_modparams, scenario_taken_port):
+    for scenario in (scenario_dispatcher, scenario_bad_modparams, scenario_taken_port):
         try:
             scenario(module, keep)
         except Exception as e:  # noqa: BLE001
