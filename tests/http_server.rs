@@ -49,11 +49,9 @@ impl PageSource for Fake {
 }
 
 fn settings(auth: Option<BasicAuth>) -> HttpSettings {
-    HttpSettings {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        uri: "/metrics".into(),
-        auth,
-    }
+    let mut s = HttpSettings::new("127.0.0.1:0".parse().unwrap(), "/metrics");
+    s.auth = auth;
+    s
 }
 
 fn test_limits() -> Limits {
@@ -348,10 +346,7 @@ fn other_methods_get_405() {
 #[test]
 fn basic_auth_none_wrong_right() {
     let _g = shared_lock();
-    let auth = BasicAuth {
-        username: "prom".into(),
-        password: "secret".into(),
-    };
+    let auth = BasicAuth::plain("prom", "secret");
     let (server, fake) = start_with(Some(auth), test_limits());
     let addr = server.local_addr();
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);

@@ -4,6 +4,7 @@
 //! `section.key`. Every value is checked at once and a bad one is refused with a message naming the key, the value
 //! and what is allowed; [`ConfigBuilder::finish`] then checks the keys that only make sense together.
 
+mod http;
 mod query;
 pub mod values;
 
@@ -171,8 +172,12 @@ pub struct Config {
     pub port: u16,
     /// Scrape path.
     pub uri: String,
-    /// HTTP Basic credentials (username, password).
-    pub auth: Option<(String, String)>,
+    /// HTTP Basic credentials (username, plain password or bcrypt hash).
+    pub auth: Option<(String, crate::http::Password)>,
+    /// Peers allowed to connect (`acl`; empty: everyone).
+    pub acl: crate::http::Acl,
+    /// HTTPS (`tls_*`); plain HTTP when `None`.
+    pub tls: Option<crate::http::TlsSettings>,
     /// Constant labels on every series.
     pub labels: Vec<(String, String)>,
     /// Cardinality cap per family.
@@ -205,6 +210,8 @@ impl Default for Config {
             port: 9101,
             uri: "/metrics".into(),
             auth: None,
+            acl: crate::http::Acl::default(),
+            tls: None,
             labels: Vec::new(),
             max_series_per_family: 10_000,
             sample_interval: Duration::from_secs(5),
@@ -287,7 +294,7 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECRET_KEYS: &[&str] = &["auth_password", "vicidial.password"];
+const SECRET_KEYS: &[&str] = &["auth_password", "auth_password_hash", "vicidial.password"];
 
 /// Every key accepted, for the unknown-key message (`buckets.FAMILY` is listed as a pattern).
 pub const KEYS: &[&str] = &[
@@ -297,8 +304,13 @@ pub const KEYS: &[&str] = &[
     "uri",
     "auth_username",
     "auth_password",
+    "auth_password_hash",
+    "acl",
     "tls_cert",
     "tls_key",
+    "tls_client_ca",
+    "tls_client_auth",
+    "tls_min_version",
     "labels",
     "max_series_per_family",
     "sample_interval",
@@ -337,7 +349,7 @@ pub struct ConfigBuilder {
     cfg: Config,
     auth_username: Option<String>,
     auth_password: Option<String>,
-    tls: (Option<PathBuf>, Option<PathBuf>),
+    http: http::HttpKeys,
 }
 
 fn secs(n: u64) -> Duration {
@@ -363,6 +375,9 @@ impl ConfigBuilder {
             value: Some(shown.clone()),
             message,
         };
+        if let Some(r) = self.http.set(&key_l, value) {
+            return r.map_err(fail);
+        }
         let c = &mut self.cfg;
         match key_l.as_str() {
             "enabled" => c.enabled = v::boolean(value).map_err(fail)?,
@@ -374,12 +389,6 @@ impl ConfigBuilder {
             }
             "auth_password" => {
                 self.auth_password = Some(nonempty(value, "a password").map_err(fail)?)
-            }
-            "tls_cert" => {
-                self.tls.0 = Some(PathBuf::from(nonempty(value, "a file path").map_err(fail)?))
-            }
-            "tls_key" => {
-                self.tls.1 = Some(PathBuf::from(nonempty(value, "a file path").map_err(fail)?))
             }
             "labels" => c.labels = v::label_pairs(value, RESERVED_LABELS).map_err(fail)?,
             "max_series_per_family" => {
@@ -480,33 +489,24 @@ impl ConfigBuilder {
     /// Checks the keys that depend on each other and returns the configuration.
     pub fn finish(&self) -> Result<Config, ConfigError> {
         let mut cfg = self.cfg.clone();
-        cfg.auth = match (&self.auth_username, &self.auth_password) {
-            (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+        cfg.acl = self.http.acl();
+        cfg.tls = self.http.tls()?;
+        cfg.auth = match (&self.auth_username, self.http.password(self.auth_password.as_ref())?) {
+            (Some(u), Some(p)) => Some((u.clone(), p)),
             (None, None) => None,
             (Some(_), None) => {
                 return Err(pair_error(
                     "auth_password",
-                    "auth_username is set but auth_password is not; set both or neither",
+                    "auth_username is set but neither auth_password nor auth_password_hash is; set both or neither",
                 ))
             }
             (None, Some(_)) => {
                 return Err(pair_error(
                     "auth_username",
-                    "auth_password is set but auth_username is not; set both or neither",
+                    "a password (auth_password or auth_password_hash) is set but auth_username is not; set both or neither",
                 ))
             }
         };
-        match &self.tls {
-            (None, None) => {}
-            (Some(_), None) => return Err(pair_error("tls_key", "tls_cert is set but tls_key is not; set both or neither")),
-            (None, Some(_)) => return Err(pair_error("tls_cert", "tls_key is set but tls_cert is not; set both or neither")),
-            (Some(_), Some(_)) => {
-                return Err(pair_error(
-                    "tls_cert",
-                    "HTTPS is not built into this version; leave tls_cert/tls_key unset and terminate TLS in front of the port (nginx, stunnel), or keep bindaddr on loopback",
-                ))
-            }
-        }
         if cfg.fail2ban.0 {
             return Err(pair_error(
                 "fail2ban.enabled",
@@ -657,7 +657,10 @@ mod tests {
             .to_string()
             .contains("set both or neither"));
         let c = build(&[("auth_username", "u"), ("auth_password", "p")]).unwrap();
-        assert_eq!(c.auth, Some(("u".into(), "p".into())));
+        assert_eq!(
+            c.auth,
+            Some(("u".into(), crate::http::Password::Plain("p".into())))
+        );
         assert!(build(&[("tls_cert", "/a")]).is_err());
         let e = build(&[("fail2ban.enabled", "yes")]).unwrap_err();
         assert!(e.to_string().contains("not built into this version"), "{e}");
@@ -672,7 +675,11 @@ mod tests {
             "uri" => "/m",
             "labels" => "server=a",
             "phone_fleet" => "1-2",
-            "vicidial.socket" | "trace_file" | "tls_cert" | "tls_key" => "/tmp/x",
+            "vicidial.socket" | "trace_file" | "tls_cert" | "tls_key" | "tls_client_ca" => "/tmp/x",
+            "acl" => "deny 0.0.0.0/0, permit 127.0.0.1",
+            "auth_password_hash" => "$2y$04$9wC1CvtOyfn7d1CQ0Fh3.uQ2oH0W2UQ9yYa1R4NK8zHy.hSx9tQ7u",
+            "tls_client_auth" => "require",
+            "tls_min_version" => "TLS12",
             k if k.ends_with("interval") || k.ends_with("timeout") => "2s",
             "buckets.FAMILY" => "1,2",
             "stats.group_mode" => "2",
