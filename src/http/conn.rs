@@ -21,7 +21,7 @@ use super::handler::{answer, record, Answer, How, Reply};
 use super::pool::{Outcome, Pool};
 use super::request::{parse_head, Parsed, Request};
 use super::response::Response;
-use super::tls::Transport;
+use super::tls::{TlsServer, Transport};
 use super::{HttpSettings, Limits, PageSource};
 
 /// Size of one read from the socket.
@@ -87,6 +87,8 @@ struct Waiting {
 /// State of one client connection.
 pub(crate) struct Conn {
     io: Transport,
+    /// The TLS setup the connection was accepted with (to notice a reload that replaced it).
+    tls: Option<TlsServer>,
     peer: IpAddr,
     /// Received bytes not yet consumed as a request head.
     read_buf: Vec<u8>,
@@ -116,9 +118,10 @@ pub(crate) struct Conn {
 
 impl Conn {
     /// A new connection: its first request head is due within the head timeout.
-    pub fn new(io: Transport, peer: IpAddr, ctx: &Ctx<'_>) -> Conn {
+    pub fn new(io: Transport, tls: Option<TlsServer>, peer: IpAddr, ctx: &Ctx<'_>) -> Conn {
         Conn {
             io,
+            tls,
             peer,
             read_buf: Vec::new(),
             head: Vec::new(),
@@ -147,6 +150,17 @@ impl Conn {
     /// The peer's address (IPv4-mapped addresses as IPv4).
     pub fn peer(&self) -> IpAddr {
         self.peer
+    }
+
+    /// Whether a reload replaced the TLS setup this connection was accepted with (new certificate, client CA,
+    /// versions, or HTTPS switched on or off): such a connection is closed when it falls idle, so the new setup
+    /// applies to every later request.
+    fn stale(&self, settings: &HttpSettings) -> bool {
+        match (&self.tls, &settings.tls) {
+            (None, None) => false,
+            (Some(a), Some(b)) => !a.same(b),
+            _ => true,
+        }
     }
 
     /// What the connection is doing and since when (for eviction).
@@ -262,6 +276,9 @@ impl Conn {
         let hurried = phase == Phase::Head
             && ctx.pressure
             && ctx.now >= since + ctx.limits.pressure_head_timeout;
+        if phase == Phase::Idle && self.stale(ctx.settings) {
+            return Step::Close;
+        }
         if ctx.now < self.deadline && !hurried {
             return Step::Keep;
         }
@@ -337,6 +354,9 @@ impl Conn {
             self.head.clear();
         }
         self.since = ctx.now;
+        if self.read_buf.is_empty() && self.stale(ctx.settings) {
+            self.close_after_write = true;
+        }
         if self.close_after_write {
             // Half-close and keep reading for a moment so the client receives
             // the answer instead of a reset caused by its unread data.

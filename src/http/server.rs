@@ -381,7 +381,7 @@ fn accept(
                 let Some(io) = Transport::new(stream, ctx.settings.tls.as_ref()) else {
                     continue;
                 };
-                let i = slots.insert(Conn::new(io, peer, ctx));
+                let i = slots.insert(Conn::new(io, ctx.settings.tls.clone(), peer, ctx));
                 let registered = match slots.conns[i].as_mut() {
                     Some(conn) => conn
                         .register(poll.registry(), Token(FIRST_CONN + i))

@@ -117,6 +117,11 @@ fn pem_error(e: &rustls::pki_types::pem::Error) -> String {
 }
 
 impl TlsServer {
+    /// Whether both are the same loaded setup (not merely equal files).
+    pub(crate) fn same(&self, other: &TlsServer) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Read the files named by `s` and build the server configuration.
     ///
     /// # Errors
