@@ -16,6 +16,8 @@ CONFIG           ?= examples/prom_host.conf
 # An Asterisk installed under one prefix, e.g. the test Asterisk 22 of scripts/build-test-asterisk.sh
 # (make test-asterisk-build; its prefix: scripts/build-test-asterisk.sh --print-prefix), sets the next four at once.
 ASTERISK_PREFIX  ?=
+# The channel driver the Asterisk live test configures its phones for: PJSIP, or SIP (chan_sip, Asterisk <= 20).
+ASTERISK_CHANNEL ?= PJSIP
 ASTERISK_INCLUDE_DIR ?= $(if $(ASTERISK_PREFIX),$(ASTERISK_PREFIX)/include,/usr/include)
 ASTERISK_ETCDIR  ?= $(if $(ASTERISK_PREFIX),$(ASTERISK_PREFIX)/etc/asterisk,/etc/asterisk)
 # The installed Asterisk's module directory: astmoddir of its asterisk.conf, else the usual place.
@@ -107,8 +109,9 @@ install-asterisk: ## Copy build/res_prom_rs.so to ASTERISK_MODDIR and the sample
 	fi
 	@echo "asterisk module: installed; load it with: asterisk -rx 'module load res_prom_rs.so'"
 
-test-asterisk: asterisk ## Live test against the installed Asterisk (ASTERISK_BIN) and sipp
+test-asterisk: asterisk ## Live test against the installed Asterisk (ASTERISK_BIN) and sipp; ASTERISK_CHANNEL=SIP for chan_sip
 	ASTERISK_BIN=$(ASTERISK_BIN) ASTERISK_MODULE=$(CURDIR)/$(AST_MOD) PROM_RS_LIB=$(CURDIR)/$(LIB) \
+		ASTERISK_CHANNEL=$(ASTERISK_CHANNEL) \
 		python3 tests/asterisk/live_test.py
 
 test-asterisk-build: ## Build a test Asterisk 22 from Debian's source package into the cache, once (about 10 min)
@@ -128,6 +131,14 @@ bench: all ## Run the benchmarks (C ABI vs the prometheus crate and vs BENCH_BAS
 		git archive "$$rev" | tar -x -C $(BENCH_BASE_DIR)/src && \
 		$(CARGO) build --release --lib --manifest-path $(BENCH_BASE_DIR)/src/Cargo.toml \
 			--target-dir $(CURDIR)/$(BENCH_BASE_DIR)/target && echo "$$rev" > $(BENCH_BASE_DIR)/rev; \
+	fi
+	@# Script metrics inside Kamailio, next to xhttp_prom (tests/kamailio/BENCHMARKS.script.md, carried into
+	@# BENCHMARKS.md below); one line and the previous figures where Kamailio is not installed.
+	@if command -v kamailio >/dev/null 2>&1 || [ -x /usr/sbin/kamailio ]; then \
+		$(MAKE) --no-print-directory kamailio && \
+		KAMAILIO_MODULE=$(CURDIR)/$(KAMAILIO_MOD) python3 tests/kamailio/bench_script.py >/dev/null; \
+	else \
+		echo "kamailio bench: skipped (kamailio is not installed; apt-get install kamailio kamailio-extra-modules)"; \
 	fi
 	PROM_RS_LIB=$(CURDIR)/$(LIB) PROM_RS_HOST=$(CURDIR)/$(HOST) BENCH_REPORT=$(CURDIR)/BENCHMARKS.md \
 		BENCH_BASE="$$(git rev-parse --short "$(BENCH_BASE)")" \

@@ -143,20 +143,28 @@ static void on_contact_state(void *data, struct stasis_subscription *sub, struct
 	prom_core_release();
 }
 
-/* Peer status of the whole endpoint (PJSIP: Reachable/Unreachable; other drivers: Registered, Lagged ...). */
+/* Peer status of the whole endpoint (PJSIP: Reachable/Unreachable; other drivers: Registered, Lagged ...).
+ * chan_sip adds the qualify round trip to Reachable and Lagged as an integer "time" in milliseconds (and the
+ * string "-1" to Unreachable, which is not a round trip). */
 static void on_endpoint_state(void *data, struct stasis_subscription *sub, struct stasis_message *msg)
 {
 	struct ast_endpoint_blob *b = stasis_message_data(msg);
+	struct ast_json *t;
 	const char *status;
 	const prom_rs_core *core;
+	int64_t rtt_us = -1;
 
 	if (!b || !b->snapshot || !b->blob || !*(status = prom_json_str(b->blob, "peer_status"))) {
 		return;
 	}
+	t = ast_json_object_get(b->blob, "time");
+	if (t && ast_json_typeof(t) == AST_JSON_INTEGER && ast_json_integer_get(t) >= 0) {
+		rtt_us = (int64_t)ast_json_integer_get(t) * 1000;
+	}
 	if (!(core = prom_core_acquire())) {
 		return;
 	}
-	prom_rs_endpoint_contact(core, b->snapshot->tech, b->snapshot->resource, status, -1, prom_msg_ts(msg));
+	prom_rs_endpoint_contact(core, b->snapshot->tech, b->snapshot->resource, status, rtt_us, prom_msg_ts(msg));
 	prom_core_release();
 }
 

@@ -131,12 +131,20 @@ fn main() {
     )
     .map(|t| format!("\n{t}"))
     .unwrap_or_default();
+    // Likewise the in-Kamailio figures of the script metrics (tests/kamailio/bench_script.py, run by `make bench`
+    // before this where Kamailio is installed).
+    let kamailio = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/BENCHMARKS.script.md"),
+    )
+    .map(|t| format!("\n{t}"))
+    .unwrap_or_default();
     let text = support::report::markdown(&machine, &results)
         + &vicidial
         + &previous
         + &reload
         + &bigpage
-        + &asterisk;
+        + &asterisk
+        + &kamailio;
     std::fs::write(&out, &text).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
     print!("{text}");
     progress(&format!(

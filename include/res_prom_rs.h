@@ -91,7 +91,9 @@ extern "C" {
  Checks the keys of `cfg` that only make sense together (as `prom_rs_core_start` does first) without starting
  anything: no thread, no port. For hosts that read their configuration in a process that must stay
  single-threaded and start the core later in another (Kamailio, OpenSIPS), so a bad configuration still stops the
- host at startup. Returns `PROM_RS_ERR_CONFIG` and a message naming the key when it would be refused.
+ host at startup. Also checks that the files the configuration names can be used (`trace_file` can be opened for
+ appending). Returns `PROM_RS_ERR_CONFIG` and a message that begins with `key "KEY": ` when it would be refused;
+ KEY is one the configuration sets, so a host can point at its line.
  */
 prom_rs_result prom_rs_config_check(const prom_rs_config *cfg);
 
@@ -354,6 +356,74 @@ void prom_rs_core_stop(prom_rs_core *core);
 size_t prom_rs_core_status(const prom_rs_core *core,
                            char *buf,
                            size_t len);
+
+/*
+ Checks a script metric declaration without a core (call it while parsing the configuration). `kind`: 1 counter,
+ 2 gauge, 3 histogram. `name` without prefix or `_total`; `help` may be NULL or empty (a generated one is used);
+ `label_names` holds `n_labels` names (at most 8); `buckets` holds `n_buckets` finite, strictly increasing upper
+ bounds (histograms only, at most 64; `+Inf` is implicit). On failure `prom_rs_last_error()` names what is wrong.
+ */
+prom_rs_result prom_rs_script_check(int32_t kind,
+                                    const char *name,
+                                    const char *help,
+                                    const char *const *label_names,
+                                    size_t n_labels,
+                                    const double *buckets,
+                                    size_t n_buckets);
+
+/*
+ Declares a script metric in a started core (arguments as for `prom_rs_script_check`) and writes its index to
+ `*family_out`, for the calls below. The exported name is `<stats.prefix>_<name>`, `_total` added to counters.
+ Refused: an invalid declaration, a name declared twice, a label the constant `labels` use, more than 256.
+ */
+prom_rs_result prom_rs_script_declare(const prom_rs_core *core,
+                                      int32_t kind,
+                                      const char *name,
+                                      const char *help,
+                                      const char *const *label_names,
+                                      size_t n_labels,
+                                      const double *buckets,
+                                      size_t n_buckets,
+                                      uint32_t *family_out);
+
+/*
+ Sets one counter or gauge series of family `family` (from `prom_rs_script_declare`) to `value`, creating it when
+ new. `label_values` holds `n_values` strings, one per declared label, in declaration order.
+ */
+prom_rs_result prom_rs_script_set(const prom_rs_core *core,
+                                  uint32_t family,
+                                  const char *const *label_values,
+                                  size_t n_values,
+                                  double value);
+
+/*
+ Sets one histogram series: `counts` holds `n_counts` per-bucket counts (not cumulative), one per declared bound
+ and a last one for `+Inf`; `sum` is the sum of the observations.
+ */
+prom_rs_result prom_rs_script_set_histogram(const prom_rs_core *core,
+                                            uint32_t family,
+                                            const char *const *label_values,
+                                            size_t n_values,
+                                            const uint64_t *counts,
+                                            size_t n_counts,
+                                            double sum);
+
+/*
+ Removes one series of a script family (the host's store dropped it). Removing a series that is not there is
+ not an error.
+ */
+prom_rs_result prom_rs_script_remove(const prom_rs_core *core,
+                                     uint32_t family,
+                                     const char *const *label_values,
+                                     size_t n_values);
+
+/*
+ Tells the core how many new series of `family` the host's store has refused so far (a running total, shown in
+ `prom_rs_series_dropped_total{family}` together with the core's own count).
+ */
+prom_rs_result prom_rs_script_dropped(const prom_rs_core *core,
+                                      uint32_t family,
+                                      uint64_t total);
 
 /*
  Sets statistic `group`/`name` to `value`. `kind`: 0 auto (counter when the name ends in `_total`, `_seconds` or

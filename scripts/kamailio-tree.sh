@@ -2,7 +2,8 @@
 # Prepares what the Kamailio module is built against and prints the path of the configured source tree (last line
 # of stdout); progress lines go to stderr, one per step.
 #
-#   scripts/kamailio-tree.sh deps    install kamailio, kamailio-extra-modules and sip-tester with apt if missing
+#   scripts/kamailio-tree.sh deps    install kamailio, kamailio-extra-modules, sip-tester and python3-prometheus-client
+#                                    with apt if missing
 #   scripts/kamailio-tree.sh tree    print the configured tree: $KAMAILIO_SRC if set, else the cached copy of the
 #                                    installed version's Debian source package, fetched and configured on first use
 #
@@ -40,8 +41,12 @@ deps() {
     [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/xhttp_prom.so ] || [ -n "$(find /usr/lib -path '*kamailio/modules/xhttp_prom.so' -print -quit 2>/dev/null)" ] \
         || need="$need kamailio-extra-modules"
     command -v sipp >/dev/null 2>&1 || need="$need sip-tester"
+    # The script-metric checks parse the page with prometheus_client's parsers (Debian's python3, whichever python3
+    # comes first in PATH).
+    { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1; } \
+        || need="$need python3-prometheus-client"
     if [ -z "$need" ]; then
-        step "packages present (kamailio, kamailio-extra-modules, sip-tester)"
+        step "packages present (kamailio, kamailio-extra-modules, sip-tester, python3-prometheus-client)"
         return
     fi
     apt_update

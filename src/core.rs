@@ -6,6 +6,7 @@ use crate::clock::{now_us, unix_now};
 use crate::collect::asterisk::Model;
 use crate::collect::host_stats::{HostStats, StatUpdate};
 use crate::collect::poller::PollerSlot;
+use crate::collect::script::ScriptMetrics;
 use crate::collect::selfmetrics::SelfMetrics;
 use crate::collect::{pollers, EventCollector, HealthRow, Poller};
 use crate::config::Config;
@@ -43,7 +44,12 @@ impl std::fmt::Display for CoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CoreError::Http(e) => write!(f, "{e}"),
-            CoreError::Trace(p, e) => write!(f, "cannot open trace_file {}: {e}", p.display()),
+            // Key first and the path escaped, like a configuration error (the Asterisk module reports this one).
+            CoreError::Trace(p, e) => write!(
+                f,
+                "key \"trace_file\": cannot open {} for appending: {e}",
+                crate::config::values::quoted(&p.to_string_lossy())
+            ),
             CoreError::Tls(e) => write!(f, "{e}"),
         }
     }
@@ -57,6 +63,8 @@ pub struct Shared {
     pub model: Model,
     /// Host statistics.
     pub stats: HostStats,
+    /// Metrics of the host's routing script.
+    pub script: ScriptMetrics,
     /// Own health.
     pub selfm: SelfMetrics,
     /// Every poller, in page order ([`crate::collect::pollers`]).
@@ -66,6 +74,8 @@ pub struct Shared {
     const_labels: Mutex<Arc<str>>,
     sample_interval: Mutex<Duration>,
     last_error_log: [AtomicU64; KINDS.len()],
+    /// Trace lines dropped because the writer fell behind, over every trace file of this core.
+    trace_dropped: Arc<AtomicU64>,
 }
 
 fn escaped_labels(cfg: &Config) -> Arc<str> {
@@ -94,6 +104,11 @@ impl Shared {
                 label_names(cfg),
                 SeriesCap::new(cfg.max_series_per_family),
             ),
+            script: ScriptMetrics::new(
+                &cfg.stats.prefix,
+                label_names(cfg),
+                SeriesCap::new(cfg.max_series_per_family),
+            ),
             selfm: SelfMetrics::new(&cap, scrape),
             pollers: pollers(cfg),
             history: Default::default(),
@@ -101,6 +116,7 @@ impl Shared {
             const_labels: Mutex::new(escaped_labels(cfg)),
             sample_interval: Mutex::new(cfg.sample_interval),
             last_error_log: std::array::from_fn(|_| AtomicU64::new(0)),
+            trace_dropped: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -140,8 +156,10 @@ impl Shared {
             }
         };
         self.visit(&mut each);
+        let mut untracked = self.model.untracked().to_vec();
+        untracked.push(("trace_lines", self.trace_dropped.load(Ordering::Relaxed)));
         self.selfm
-            .render(&mut w, &want, &dropped, &self.health_rows());
+            .render(&mut w, &want, &dropped, &untracked, &self.health_rows());
         w.finish()
     }
 
@@ -149,6 +167,7 @@ impl Shared {
     fn visit(&self, f: &mut dyn FnMut(&dyn Collect)) {
         self.model.visit(now_us(), f);
         self.stats.visit(f);
+        self.script.visit(f);
         for p in self.pollers.iter().filter(|p| p.state().is_enabled()) {
             p.visit(f);
         }
@@ -278,7 +297,10 @@ impl Core {
     pub fn start(cfg: Config) -> Result<Core, CoreError> {
         let shared = Arc::new(Shared::new(&cfg));
         let trace = match &cfg.trace_file {
-            Some(p) => Some(TraceWriter::open(p).map_err(|e| CoreError::Trace(p.clone(), e))?),
+            Some(p) => Some(
+                TraceWriter::open(p, shared.trace_dropped.clone())
+                    .map_err(|e| CoreError::Trace(p.clone(), e))?,
+            ),
             None => None,
         };
         let http = if cfg.enabled {
@@ -349,7 +371,8 @@ impl Core {
         };
         let new_trace = match (&cfg.trace_file, &run.cfg.trace_file) {
             (Some(p), old) if Some(p) != old.as_ref() => Some(Some(
-                TraceWriter::open(p).map_err(|e| CoreError::Trace(p.clone(), e))?,
+                TraceWriter::open(p, self.shared.trace_dropped.clone())
+                    .map_err(|e| CoreError::Trace(p.clone(), e))?,
             )),
             (None, Some(_)) => Some(None),
             _ => None,
@@ -489,5 +512,26 @@ impl Core {
             text.push('\n');
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trace_file_that_cannot_be_opened_is_named_by_its_key_with_the_path_escaped() {
+        let cfg = Config {
+            enabled: false,
+            trace_file: Some("/nonexistent-dir/a\nforged".into()),
+            ..Config::default()
+        };
+        let e = Core::start(cfg).err().expect("refused").to_string();
+        assert!(
+            e.starts_with(
+                "key \"trace_file\": cannot open \"/nonexistent-dir/a\\nforged\" for appending:"
+            ),
+            "{e}"
+        );
     }
 }

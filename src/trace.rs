@@ -25,7 +25,8 @@ const QUEUE_LINES: usize = 65_536;
 /// lock-free slot, so an event never waits for a reload or for the file.
 pub struct TraceQueue {
     tx: SyncSender<String>,
-    dropped: AtomicU64,
+    /// Shared with the core, so the count survives the reload that replaces the queue.
+    dropped: Arc<AtomicU64>,
 }
 
 impl TraceQueue {
@@ -49,8 +50,9 @@ pub struct TraceWriter {
 }
 
 impl TraceWriter {
-    /// Opens (appends to) `path` and starts the writer thread.
-    pub fn open(path: &Path) -> std::io::Result<TraceWriter> {
+    /// Opens (appends to) `path` and starts the writer thread; lines the queue has no room for are counted in
+    /// `dropped`.
+    pub fn open(path: &Path, dropped: Arc<AtomicU64>) -> std::io::Result<TraceWriter> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -58,10 +60,7 @@ impl TraceWriter {
         let (tx, rx) = sync_channel::<String>(QUEUE_LINES);
         let worker = Worker::spawn("trace", move |stop| write_loop(file, rx, stop), || {})?;
         Ok(TraceWriter {
-            queue: Some(Arc::new(TraceQueue {
-                tx,
-                dropped: AtomicU64::new(0),
-            })),
+            queue: Some(Arc::new(TraceQueue { tx, dropped })),
             worker: Some(worker),
         })
     }

@@ -11,6 +11,8 @@ use res_prom_rs::registry::Format;
 
 #[path = "model/bridges.rs"]
 mod bridges;
+#[path = "model/caps.rs"]
+mod caps;
 #[path = "model/channels.rs"]
 mod channels;
 #[path = "model/endpoints.rs"]

@@ -5,13 +5,18 @@
 //!   every alert (each severity) has a test that fires it and one where it must stay silent.
 //! - Every dashboard is valid JSON; every panel has a datasource, queries, and the `$server` filter.
 //! - End to end: the reference host runs the synthetic call center (20x) with the ViciDial reader on a private
-//!   MariaDB loaded with the test scenario; a real Prometheus server scrapes it every second with the shipped rules;
+//!   MariaDB loaded with the test scenario and the fail2ban poller on a private fail2ban-server with bans; a real
+//!   Prometheus server scrapes it every second with the shipped rules;
 //!   then every dashboard query and every recording rule must return data, and every rule must evaluate cleanly.
 //!
-//! Needs `promtool` and `prometheus` (Debian package `prometheus`) and `mariadbd` (`mariadb-server`), which
+//! Needs `promtool` and `prometheus` (Debian package `prometheus`), `mariadbd` (`mariadb-server`) and
+//! `fail2ban-server` (`fail2ban`), which
 //! `make test` installs, and the built library and host (`make`).
 
 mod common;
+#[allow(dead_code)]
+#[path = "fail2ban/server.rs"]
+mod f2b;
 #[path = "monitoring/json.rs"]
 mod json;
 #[allow(dead_code)]
@@ -382,7 +387,12 @@ fn expand(expr: &str) -> String {
 }
 
 /// Starts the reference host with the synthetic workload and the ViciDial reader; returns it and its port.
-fn start_host(dir: &Path, db: &server::MariaDb, database: &str) -> (Guard, u16, PathBuf) {
+fn start_host(
+    dir: &Path,
+    db: &server::MariaDb,
+    database: &str,
+    fail2ban: &f2b::Fail2banServer,
+) -> (Guard, u16, PathBuf) {
     let port = free_port();
     let conf = dir.join("host.conf");
     let pairs = [
@@ -401,6 +411,12 @@ fn start_host(dir: &Path, db: &server::MariaDb, database: &str) -> (Guard, u16, 
         ("vicidial.interval", "1s".to_string()),
         ("vicidial.query_timeout", "800ms".to_string()),
         ("vicidial.connect_timeout", "800ms".to_string()),
+        ("fail2ban.enabled", "yes".to_string()),
+        (
+            "fail2ban.socket",
+            fail2ban.socket.to_string_lossy().into_owned(),
+        ),
+        ("fail2ban.interval", "1s".to_string()),
     ];
     let text: String = pairs
         .iter()
@@ -557,10 +573,21 @@ fn every_dashboard_query_and_recording_rule_returns_data_from_a_real_prometheus(
     // ViciDial's database: the test scenario of tests/sql (agents, calls, closer log, recordings).
     let db = server::MariaDb::start();
     let database = "vd_monitoring";
+    // The scenario's rows of "today" are up to a minute old: not across midnight.
+    db.wait_past_midnight(Duration::from_secs(120));
     db.create_database(database, server::Schema::Current);
     db.load(database, "scenario.sql");
 
-    let (mut host, host_port, host_log) = start_host(&dir, &db, database);
+    // fail2ban: a private server whose jails have failures and bans (tests/fail2ban/server.rs).
+    if let Some(why) = f2b::unavailable() {
+        panic!("{why}");
+    }
+    let fail2ban = f2b::Fail2banServer::start();
+    fail2ban.append_log(&vec!["PBX scan from 198.51.100.7".to_string(); 2]);
+    fail2ban.append_log(&["PBX auth failed for 1001 from 192.0.2.10".to_string()]);
+    fail2ban.set("pbx-auth", "banip", &["192.0.2.20", "192.0.2.21"]);
+
+    let (mut host, host_port, host_log) = start_host(&dir, &db, database, &fail2ban);
     let (mut prom, api, prom_log) = start_prometheus(&dir, host_port);
 
     wait_until(
@@ -574,7 +601,7 @@ fn every_dashboard_query_and_recording_rule_returns_data_from_a_real_prometheus(
     // Data: 15 s of scrapes (rates over 1m windows need two), the ViciDial reader up, every rule evaluated.
     wait_until(
         90,
-        "Prometheus to have 15 s of data, the ViciDial reader up and every rule evaluated",
+        "Prometheus to have 15 s of data, the ViciDial reader and the fail2ban poller up and every rule evaluated",
         &mut [(&mut host, &host_log), (&mut prom, &prom_log)],
         || {
             let samples = api
@@ -583,9 +610,13 @@ fn every_dashboard_query_and_recording_rule_returns_data_from_a_real_prometheus(
             let reader = api
                 .scalar("prom_rs_collector_up{collector=\"vicidial\"}")
                 .unwrap_or(0.0);
+            let poller = api
+                .scalar("prom_rs_collector_up{collector=\"fail2ban\"}")
+                .unwrap_or(0.0);
             let rules = loaded_rules(&api);
             samples >= 15.0
                 && reader == 1.0
+                && poller == 1.0
                 && rules.len() == recording_rules + alert_rules
                 && rules.iter().all(|r| r.3 != "unknown")
         },

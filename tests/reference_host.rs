@@ -183,6 +183,56 @@ fn synthetic_workload_page_is_valid_and_lively() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+#[test]
+fn the_first_scrape_shows_a_busy_call_center() {
+    // Real time (speed 1), as `make run` starts it: what the host seeds at load must be on the very first page.
+    let dir = scratch("first");
+    let port = port();
+    let cfg = write_config(&dir, port, &[]);
+    let started = Instant::now();
+    let host = spawn(&["--config", cfg.to_str().unwrap()]);
+    wait_for_port(port);
+    let page = scrape(port);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "first scrape {took:?} after start"
+    );
+    let sum = |prefix: &str| -> f64 {
+        page.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(sum("asterisk_channels{") >= 20.0, "channels:\n{page}");
+    assert!(sum("asterisk_bridges{") >= 9.0, "bridges:\n{page}");
+    assert!(
+        sum("asterisk_queue_callers{") >= 1.0,
+        "queue callers:\n{page}"
+    );
+    assert!(sum("asterisk_endpoint_up{") >= 40.0, "endpoints:\n{page}");
+    assert!(
+        sum("asterisk_rtcp_jitter_seconds_count{") >= 18.0,
+        "RTCP:\n{page}"
+    );
+    for family in [
+        "asterisk_endpoint_rtcp_jitter_seconds{",
+        "asterisk_rtcp_mes_bucket{",
+        "asterisk_outbound_registration_status{",
+        "asterisk_endpoint_rtt_seconds{",
+        "asterisk_channels_by_codec{",
+        "asterisk_uptime_seconds",
+        "prom_rs_untracked_total{table=\"queue_callers\"} 0",
+    ] {
+        assert!(
+            page.contains(family),
+            "{family} missing from the first page:\n{page}"
+        );
+    }
+    assert!(host.terminate().success());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Families that events alone determine (no wall clock, no HTTP self metrics).
 fn event_determined(page: &str) -> Vec<String> {
     let mut v: Vec<String> = page

@@ -1,6 +1,8 @@
 //! The ViciDial reader against a real MariaDB (a private server started by the tests), through the built cdylib as a
 //! host loads it: every family's values on a known scenario, agents logging out, the server killed and restarted, a
-//! query that hangs, a wrong password, a missing column, the older schema, the cardinality cap and reload.
+//! query that hangs, a wrong password, a missing column, the older schema, the cardinality cap and reload; the KPI
+//! families (drop rate, hopper, service level, agent time) on the same scenario, and one of their tables, columns or
+//! GRANTs missing.
 //!
 //! Tests that do not stop the server share one (each with its own database); the kill/restart test has its own.
 //! Intervals are 1 s and timeouts below 1 s; every wait polls the page up to a deadline instead of sleeping blindly.
@@ -9,10 +11,13 @@
 #![allow(unsafe_code)]
 
 mod common;
+#[path = "vicidial/expected.rs"]
+mod expected;
 #[path = "vicidial/server.rs"]
 mod server;
 
 use common::*;
+use expected::expected_scenario;
 use server::{MariaDb, Schema, PASSWORD, USER};
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CStr};
@@ -201,97 +206,6 @@ fn up(page: &str) -> Option<f64> {
     value(page, UP)
 }
 
-/// The expected page for `tests/sql/scenario.sql` with `vicidial.server_ip = 10.0.0.1`, except the state seconds,
-/// which grow while the test runs: those are (series, seconds at insertion).
-fn expected_scenario() -> (BTreeMap<String, f64>, Vec<(String, f64)>) {
-    let mut m = BTreeMap::new();
-    let mut put = |s: String, v: f64| {
-        m.insert(s, v);
-    };
-    for (campaign, counts) in [
-        ("SALES", [1, 1, 2, 2, 0, 0, 0]),
-        ("SUPPORT", [0, 0, 0, 1, 1, 1, 2]),
-    ] {
-        for (status, n) in [
-            "READY", "QUEUE", "INCALL", "PAUSED", "CLOSER", "MQUEUE", "DISPO",
-        ]
-        .iter()
-        .zip(counts)
-        {
-            put(
-                format!("vicidial_agents{{campaign=\"{campaign}\",status=\"{status}\"}}"),
-                n as f64,
-            );
-        }
-    }
-    let agents = [
-        ("a01", "READY", 30.0),
-        ("a02", "QUEUE", 5.0),
-        ("a03", "INCALL", 120.0),
-        ("a04", "PAUSED", 600.0),
-        ("a05", "PAUSED", 60.0),
-        ("a06", "DISPO", 15.0),
-        ("a07", "DISPO", 20.0),
-        ("a08", "CLOSER", 45.0),
-        ("a09", "MQUEUE", 10.0),
-        ("a10", "PAUSED", 300.0),
-        ("a12", "INCALL", 200.0),
-    ];
-    let mut seconds = Vec::new();
-    for (a, s, secs) in agents {
-        put(
-            format!("vicidial_agent_status{{agent=\"{a}\",status=\"{s}\"}}"),
-            1.0,
-        );
-        seconds.push((
-            format!("vicidial_agent_state_seconds{{agent=\"{a}\",status=\"{s}\"}}"),
-            secs,
-        ));
-    }
-    put(
-        "vicidial_agent_pause_code{agent=\"a04\",pause_code=\"LUNCH\"}".into(),
-        1.0,
-    );
-    put(
-        "vicidial_agent_pause_code{agent=\"a10\",pause_code=\"BREAK\"}".into(),
-        1.0,
-    );
-    for (c, s, n) in [
-        ("SALES", "LIVE", 2),
-        ("SALES", "SENT", 1),
-        ("SALES", "RINGING", 1),
-        ("IN_SUP", "LIVE", 3),
-        ("IN_SUP", "CLOSER", 1),
-    ] {
-        put(
-            format!("vicidial_auto_calls{{campaign=\"{c}\",status=\"{s}\"}}"),
-            n as f64,
-        );
-    }
-    put("vicidial_recordings_missing".into(), 2.0);
-    for (c, t, n) in [
-        ("IN_SUP", "CALLER", 1),
-        ("IN_SUP", "AGENT", 1),
-        ("IN_SUP", "ABANDON", 1),
-        ("IN_SALES", "CALLER", 2),
-        ("IN_SALES", "QUEUETIMEOUT", 1),
-    ] {
-        put(
-            format!("vicidial_inbound_calls_last_hour{{campaign=\"{c}\",term_reason=\"{t}\"}}"),
-            n as f64,
-        );
-    }
-    put(
-        "vicidial_queue_wait_seconds_avg_last_hour{campaign=\"IN_SUP\"}".into(),
-        15.0,
-    );
-    put(
-        "vicidial_queue_wait_seconds_avg_last_hour{campaign=\"IN_SALES\"}".into(),
-        21.0,
-    );
-    (m, seconds)
-}
-
 /// Checks every ViciDial series of `page` against the scenario; state seconds may have grown by at most
 /// `elapsed` (plus one second of rounding) since the rows were inserted.
 fn assert_scenario(page: &str, elapsed: Duration) {
@@ -322,6 +236,8 @@ fn assert_scenario(page: &str, elapsed: Duration) {
 }
 
 fn scenario_db(server: &MariaDb, name: &str, schema: Schema) -> Instant {
+    // "Today" in the scenario is the last minute: not across midnight.
+    server.wait_past_midnight(Duration::from_secs(120));
     server.create_database(name, schema);
     server.load(name, "scenario.sql");
     Instant::now()
@@ -743,4 +659,84 @@ fn reload_stops_restarts_and_reconfigures_the_reader() {
         up(p) == Some(1.0) && p.contains("agent=\"a11\"")
     });
     assert!(!page.contains("agent=\"a01\""));
+}
+
+#[test]
+fn a_missing_kpi_table_column_or_grant_turns_off_only_its_families() {
+    let server = shared_server();
+    let db = "vd_kpi_missing";
+    scenario_db(server, db, Schema::Old1540);
+    server.exec(
+        db,
+        &[
+            "DROP TABLE vicidial_hopper",
+            "ALTER TABLE vicidial_agent_log DROP COLUMN dead_sec",
+            &format!("REVOKE SELECT ON {db}.vicidial_log FROM '{USER}'@'127.0.0.1'"),
+        ],
+    );
+    let ex = start_reader(server, db, &[]);
+    ex.wait_for(15, "the first snapshot", |p| up(p) == Some(1.0));
+    // Several polls: still one line per group.
+    std::thread::sleep(Duration::from_millis(2500));
+    let page = ex.page();
+    assert_eq!(up(&page), Some(1.0));
+    for gone in [
+        "vicidial_hopper_leads",
+        "vicidial_campaign_agent_",
+        "vicidial_campaign_handle_seconds_avg_today",
+        "vicidial_campaign_drops_30d",
+        "vicidial_campaign_answers_30d",
+    ] {
+        assert!(!has_samples(&page, gone), "{gone} still on the page");
+    }
+    let s = vicidial_series(&page);
+    for (series, v) in [
+        ("vicidial_campaign_calls_today{campaign=\"SALES\"}", 1200.0),
+        ("vicidial_campaign_dial_level{campaign=\"SALES\"}", 2.5),
+        (
+            "vicidial_inbound_answered_within_service_level_today{campaign=\"IN_SLA\"}",
+            2.0,
+        ),
+        ("vicidial_agents{campaign=\"SALES\",status=\"READY\"}", 1.0),
+    ] {
+        assert_eq!(s.get(series), Some(&v), "{series}");
+    }
+    let warnings: Vec<String> = log_lines(&format!("/{db})"))
+        .into_iter()
+        .filter(|(l, _)| *l == 2)
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    let named = |what: &[&str]| {
+        warnings
+            .iter()
+            .filter(|w| what.iter().all(|x| w.contains(x)))
+            .count()
+    };
+    assert_eq!(
+        named(&["vicidial_hopper_leads are off", "vicidial_hopper", "1146"]),
+        1,
+        "{warnings:#?}"
+    );
+    assert_eq!(
+        named(&[
+            "vicidial_campaign_agent_",
+            "vicidial_agent_log",
+            "'dead_sec'"
+        ]),
+        1,
+        "{warnings:#?}"
+    );
+    assert_eq!(
+        named(&[
+            "vicidial_campaign_drops_30d",
+            "no SELECT privilege on vicidial_log"
+        ]),
+        1,
+        "{warnings:#?}"
+    );
+    assert!(
+        !log_lines(&format!("/{db})")).iter().any(|(l, _)| *l == 1),
+        "no error: the reader is up"
+    );
 }

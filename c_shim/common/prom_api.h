@@ -18,7 +18,7 @@
  * library that lacks one of them is refused up front with the symbol's name. */
 #define PROM_API_SYMBOLS(X)                                                                                      \
   X(abi_version) X(version) X(strerror) X(last_error) X(set_logger)                                               \
-  X(config_new) X(config_set) X(config_free)                                                                      \
+  X(config_new) X(config_set) X(config_check) X(config_free)                                                                      \
   X(core_start) X(core_reload) X(core_stop)                                                                       \
   X(channel_created) X(channel_state) X(channel_hangup) X(dial_result)                                            \
   X(endpoint_state) X(endpoint_contact) X(rtcp_report)                                                            \

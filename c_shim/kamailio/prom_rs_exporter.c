@@ -304,6 +304,8 @@ static void __attribute__((noreturn)) core_process(int fd)
 	int64_t retry_ms = RETRY_MIN_MS, next_try = 0, next_sample = 0;
 	int64_t sample_ms = prom_rs_kam_sample_ms > 0 ? prom_rs_kam_sample_ms : 1000;
 	int sampled = 0, refused = 0, failures = 0;
+	unsigned script_refused;
+	int64_t script_logged = -60000;
 	char err[1024];
 
 	log_fd = fd;
@@ -323,6 +325,9 @@ static void __attribute__((noreturn)) core_process(int fd)
 				failures = 0;
 				retry_ms = RETRY_MIN_MS;
 				next_sample = now;
+				if (prom_rs_kam_script_declare(core, err, sizeof(err))) {
+					prom_rs_kam_log(1, "%s", err);
+				}
 			} else {
 				failures++;
 				prom_rs_kam_log(failures == 1 ? 1 : 2,
@@ -335,6 +340,12 @@ static void __attribute__((noreturn)) core_process(int fd)
 		}
 		if (core && now >= next_sample) {
 			sampled = prom_rs_kam_sample(core, &refused);
+			script_refused = prom_rs_kam_script_sample(core, err, sizeof(err));
+			if (script_refused && mono_ms() - script_logged >= 60000) {
+				script_logged = mono_ms();
+				prom_rs_kam_log(2, "%u script series refused by the core (retried every sample), first: %s",
+					script_refused, err);
+			}
 			publish_status(core, sampled, refused, sample_ms);
 			next_sample += sample_ms;
 			if (next_sample <= now) {

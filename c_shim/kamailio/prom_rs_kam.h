@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdatomic.h>
 
+#include "core/sr_module.h"
+
 #include "res_prom_rs.h"
 
 /* Size of the status text shared with the RPC processes. */
@@ -52,5 +54,21 @@ int64_t prom_rs_kam_now_us(void);
 int prom_rs_kam_sample(const prom_rs_core *core, int *refused);
 /* 2 (gauge) or 1 (counter) for a Kamailio statistic. */
 int prom_rs_kam_stat_kind(const char *group, const char *name);
+
+/* prom_rs_script.c: metrics from the routing script (declarations, store, script functions, KEMI, RPCs). */
+struct prs_store;
+extern struct prs_store *prom_rs_kam_store;
+extern cmd_export_t prom_rs_kam_cmds[];
+int prom_rs_kam_param_counter(modparam_t type, void *val);
+int prom_rs_kam_param_gauge(modparam_t type, void *val);
+int prom_rs_kam_param_histogram(modparam_t type, void *val);
+int prom_rs_kam_param_timeout(modparam_t type, void *val);
+/* mod_init: the store in shared memory and the RPCs (after the modparams, before the fork). */
+int prom_rs_kam_script_init(const prom_rs_config *cfg);
+/* Core process, main thread: after each start of the core (returns how many declarations the core refused, the
+ * first reason in err), then every sample (returns how many series the core refused, the first reason in err). */
+int prom_rs_kam_script_declare(const prom_rs_core *core, char *err, size_t errlen);
+unsigned prom_rs_kam_script_sample(const prom_rs_core *core, char *err, size_t errlen);
+void prom_rs_kam_script_destroy(void);
 
 #endif

@@ -46,10 +46,11 @@ struct prom_rs_kam_shared *prom_rs_kam_shm;
 	X(41, "buckets.asterisk_rtcp_rtt_seconds") X(42, "buckets.asterisk_rtcp_mes") \
 	X(43, "buckets.asterisk_queue_wait_seconds") X(44, "buckets.prom_rs_scrape_duration_seconds") \
 	X(45, "statistics") X(46, "prefix") X(47, "group_mode") X(48, "set") \
-	X(49, "auth_password_hash") X(50, "acl") X(51, "tls_client_ca") X(52, "tls_client_auth") \
-	X(53, "tls_min_version")
+	X(49, "fail2ban.socket") X(50, "fail2ban.jails") \
+	X(51, "auth_password_hash") X(52, "acl") X(53, "tls_client_ca") X(54, "tls_client_auth") \
+	X(55, "tls_min_version")
 
-/* Defaults of this host, applied before the first modparam (a modparam overrides them). */
+/* Defaults of this host, applied in mod_init to the keys no modparam set (the core refuses a key set twice). */
 static const char *const host_defaults[][2] = {
 	{"stats.prefix", "kamailio"},
 	{"stats.group_mode", "1"},
@@ -57,14 +58,28 @@ static const char *const host_defaults[][2] = {
 	{"sample_interval", "1s"},
 };
 
-/* The `statistics` lines seen so far: like OpenSIPS's, each line adds to the selection. */
+#define N_HOST_DEFAULTS (sizeof(host_defaults) / sizeof(host_defaults[0]))
+
+/* Which host defaults a modparam replaced. */
+static int default_overridden[N_HOST_DEFAULTS];
+
+/* The `statistics` lines seen so far: like OpenSIPS's, each line adds to the selection, which is handed to the
+ * core once, in mod_init (each line is checked on its own when it is parsed). */
 static char *statistics_acc;
+
+static void note_set(const char *core_key)
+{
+	size_t i;
+
+	for (i = 0; i < N_HOST_DEFAULTS; i++) {
+		if (!strcasecmp(core_key, host_defaults[i][0])) {
+			default_overridden[i] = 1;
+		}
+	}
+}
 
 static int ensure_config(void)
 {
-	size_t i;
-	char err[512];
-
 	if (prom_rs_kam_cfg) {
 		return 0;
 	}
@@ -73,7 +88,28 @@ static int ensure_config(void)
 		prom_rs_kam_cfg = NULL;
 		return -1;
 	}
-	for (i = 0; i < sizeof(host_defaults) / sizeof(host_defaults[0]); i++) {
+	return 0;
+}
+
+/* In mod_init, after every modparam: the accumulated statistics selection, then the host defaults no modparam
+ * replaced. */
+static int finish_config(void)
+{
+	size_t i;
+	char err[512];
+
+	if (statistics_acc) {
+		if (prom_rs_config_set(prom_rs_kam_cfg, "stats.statistics", statistics_acc) != PROM_RS_OK) {
+			prom_rs_last_error(err, sizeof(err));
+			LM_ERR("modparam \"statistics\": %s\n", err);
+			return -1;
+		}
+		note_set("stats.statistics");
+	}
+	for (i = 0; i < N_HOST_DEFAULTS; i++) {
+		if (default_overridden[i]) {
+			continue;
+		}
 		if (prom_rs_config_set(prom_rs_kam_cfg, host_defaults[i][0], host_defaults[i][1]) != PROM_RS_OK) {
 			prom_rs_last_error(err, sizeof(err));
 			LM_ERR("the core refused this host's default %s = %s: %s\n", host_defaults[i][0],
@@ -103,11 +139,15 @@ static int64_t duration_ms(const char *s)
 	return (int64_t)(v * 1000);
 }
 
-static int core_set(const char *shown, const char *key, const char *value)
+/* Hands one modparam to CFG (the configuration, or a scratch one that only checks a value). */
+static int core_set_in(prom_rs_config *cfg, const char *shown, const char *key, const char *value)
 {
 	char err[1024];
 
-	if (prom_rs_config_set(prom_rs_kam_cfg, key, value) == PROM_RS_OK) {
+	if (prom_rs_config_set(cfg, key, value) == PROM_RS_OK) {
+		if (cfg == prom_rs_kam_cfg) {
+			note_set(key);
+		}
 		return 0;
 	}
 	if (!prom_rs_last_error(err, sizeof(err))) {
@@ -121,6 +161,26 @@ static int core_set(const char *shown, const char *key, const char *value)
 	return -1;
 }
 
+static int core_set(const char *shown, const char *key, const char *value)
+{
+	return core_set_in(prom_rs_kam_cfg, shown, key, value);
+}
+
+/* Checks one `statistics` line on its own, so a bad one is refused at its own line. */
+static int check_statistics(const char *shown, const char *value)
+{
+	prom_rs_config *scratch = NULL;
+	int rc;
+
+	if (prom_rs_config_new(&scratch) != PROM_RS_OK) {
+		LM_ERR("modparam \"%s\": out of memory\n", shown);
+		return -1;
+	}
+	rc = core_set_in(scratch, shown, "stats.statistics", value);
+	prom_rs_config_free(scratch);
+	return rc;
+}
+
 static int set_key(const char *key, const char *value)
 {
 	if (!strcasecmp(key, "statistics") || !strcasecmp(key, "stats.statistics")) {
@@ -132,7 +192,7 @@ static int set_key(const char *key, const char *value)
 			return -1;
 		}
 		snprintf(next, old + strlen(value) + 2, "%s%s%s", old ? statistics_acc : "", old ? " " : "", value);
-		if (core_set(key, "stats.statistics", next)) {
+		if (check_statistics(key, value)) {
 			free(next);
 			return -1;
 		}
@@ -219,7 +279,16 @@ PROM_RS_KAM_KEYS(PROM_RS_KAM_TRAMPOLINE)
 	{name, PARAM_STRING | PARAM_USE_FUNC, (void *)set_param_##i}, \
 	{name, PARAM_INT | PARAM_USE_FUNC, (void *)set_param_##i},
 
-static param_export_t params[] = {PROM_RS_KAM_KEYS(PROM_RS_KAM_PARAM){0, 0, 0}};
+/* The routing script's metrics (prom_rs_script.c): declarations in xhttp_prom's syntax, and how long an idle label
+ * set is kept. */
+#define PROM_RS_KAM_SCRIPT_PARAMS \
+	{"counter", PARAM_STRING | PARAM_USE_FUNC, (void *)prom_rs_kam_param_counter}, \
+	{"gauge", PARAM_STRING | PARAM_USE_FUNC, (void *)prom_rs_kam_param_gauge}, \
+	{"histogram", PARAM_STRING | PARAM_USE_FUNC, (void *)prom_rs_kam_param_histogram}, \
+	{"script_timeout", PARAM_STRING | PARAM_USE_FUNC, (void *)prom_rs_kam_param_timeout}, \
+	{"script_timeout", PARAM_INT | PARAM_USE_FUNC, (void *)prom_rs_kam_param_timeout},
+
+static param_export_t params[] = {PROM_RS_KAM_KEYS(PROM_RS_KAM_PARAM) PROM_RS_KAM_SCRIPT_PARAMS{0, 0, 0}};
 
 /* ---- prom_rs.status ------------------------------------------------------------------------------------------- */
 
@@ -282,13 +351,16 @@ static int mod_init(void)
 {
 	char err[1024];
 
-	if (ensure_config()) {
+	if (ensure_config() || finish_config()) {
 		return -1;
 	}
 	/* The keys that only make sense together (auth_username with auth_password, ...): refused now, at startup. */
 	if (prom_rs_config_check(prom_rs_kam_cfg) != PROM_RS_OK) {
 		prom_rs_last_error(err, sizeof(err));
 		LM_ERR("configuration refused: %s\n", err);
+		return -1;
+	}
+	if (prom_rs_kam_script_init(prom_rs_kam_cfg)) {
 		return -1;
 	}
 	prom_rs_kam_shm = shm_malloc(sizeof(*prom_rs_kam_shm));
@@ -335,12 +407,13 @@ static void mod_destroy(void)
 	prom_rs_kam_cfg = NULL;
 	free(statistics_acc);
 	statistics_acc = NULL;
+	prom_rs_kam_script_destroy();
 }
 
 struct module_exports exports = {
 	"prom_rs",       /* module name */
 	DEFAULT_DLFLAGS, /* dlopen flags */
-	0,               /* script functions */
+	prom_rs_kam_cmds, /* script functions (prom_rs_script.c) */
 	params,          /* modparams */
 	rpc_methods,     /* RPC methods */
 	0,               /* pseudo-variables */

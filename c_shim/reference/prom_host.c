@@ -7,15 +7,18 @@
  *   prom_host --config FILE [--replay TRACE] [--lib PATH] [--seed N] [--duration SECONDS] [--speed N]
  * SIGUSR1 pauses the synthetic workload between two ticks; the next SIGUSR1 resumes it.
  *
- * Exit status: 0 after a clean stop, 1 when the library cannot be loaded or the core cannot start (e.g. port in
- * use), 2 for bad arguments, an unreadable trace or an invalid configuration.
+ * Exit status: 0 after a clean stop (also when SIGINT/SIGTERM arrives during startup: the handlers are installed
+ * before anything else), 1 when the library cannot be loaded or the core cannot start (e.g. port in use), 2 for bad
+ * arguments, an unreadable trace or a refused configuration (with FILE:LINE of the key the core names).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "modparam.h"
@@ -215,33 +218,97 @@ static void host_log(int32_t level, const char *message, void *userdata) {
 
 /* ---- configuration ------------------------------------------------------------------------------------------ */
 
+/* A key the file set and its line, so a refusal of the whole configuration can point at the line of the key. */
+struct key_line {
+  char *key; /* as written, trimmed by the parser */
+  unsigned long line;
+};
+
 struct config_ctx {
   const struct prom_api *api;
   prom_rs_config *cfg;
+  struct key_line *lines;
+  size_t n_lines, cap_lines;
 };
+
+static void remember_line(struct config_ctx *ctx, const char *key, unsigned long line) {
+  if (ctx->n_lines == ctx->cap_lines) {
+    size_t cap = ctx->cap_lines ? ctx->cap_lines * 2 : 32;
+    struct key_line *grown = realloc(ctx->lines, cap * sizeof *grown);
+    if (!grown) return; /* only the line number of a later message is lost */
+    ctx->lines = grown;
+    ctx->cap_lines = cap;
+  }
+  char *copy = strdup(key);
+  if (!copy) return;
+  ctx->lines[ctx->n_lines++] = (struct key_line){copy, line};
+}
+
+static void forget_lines(struct config_ctx *ctx) {
+  for (size_t i = 0; i < ctx->n_lines; i++) free(ctx->lines[i].key);
+  free(ctx->lines);
+  ctx->lines = NULL;
+  ctx->n_lines = ctx->cap_lines = 0;
+}
 
 static int apply_param(const char *key, const char *value, const char *file, unsigned long line, void *arg) {
   struct config_ctx *ctx = arg;
   int rc = ctx->api->config_set(ctx->cfg, key, value);
-  if (rc == PROM_RS_OK) return 0;
+  if (rc == PROM_RS_OK) {
+    remember_line(ctx, key, line);
+    return 0;
+  }
   char msg[1024];
   fprintf(stderr, "%s:%lu: %s\n", file, line, prom_api_error(ctx->api, rc, msg, sizeof msg));
   return -1;
 }
 
+/* The line that set the key a core message starts with (`key "NAME": ...`), or 0. Keys compare as the core
+ * compares them: without case and surrounding space. */
+static unsigned long line_of_key(const struct config_ctx *ctx, const char *msg) {
+  static const char prefix[] = "key \"";
+  if (strncmp(msg, prefix, sizeof prefix - 1) != 0) return 0;
+  const char *name = msg + sizeof prefix - 1;
+  const char *end = strchr(name, '"');
+  if (!end) return 0;
+  size_t len = (size_t)(end - name);
+  for (size_t i = 0; i < ctx->n_lines; i++) {
+    const char *k = ctx->lines[i].key;
+    while (isspace((unsigned char)*k)) k++;
+    size_t klen = strlen(k);
+    while (klen > 0 && isspace((unsigned char)k[klen - 1])) klen--;
+    if (klen == len && strncasecmp(k, name, len) == 0) return ctx->lines[i].line;
+  }
+  return 0;
+}
+
+/* The checks of the whole configuration (pairs of keys, usable files), reported as FILE:LINE like a bad value. */
+static int check_config(struct config_ctx *ctx, const char *path) {
+  int rc = ctx->api->config_check(ctx->cfg);
+  if (rc == PROM_RS_OK) return 0;
+  char msg[1024];
+  prom_api_error(ctx->api, rc, msg, sizeof msg);
+  unsigned long line = line_of_key(ctx, msg);
+  if (line) fprintf(stderr, "%s:%lu: %s\n", path, line, msg);
+  else fprintf(stderr, "%s: %s\n", path, msg);
+  return -1;
+}
+
 /* Builds a new core configuration from PATH. Returns 0 and *out, or -1 after a message (nothing leaks). */
 static int config_load(const struct prom_api *api, const char *path, prom_rs_config **out) {
-  struct config_ctx ctx = {api, NULL};
+  struct config_ctx ctx = {api, NULL, NULL, 0, 0};
   int rc = api->config_new(&ctx.cfg);
   if (rc != PROM_RS_OK || !ctx.cfg) {
     char msg[1024];
     fprintf(stderr, "prom_host: prom_rs_config_new: %s\n", prom_api_error(api, rc, msg, sizeof msg));
     return -1;
   }
-  if (modparam_read_file(path, apply_param, &ctx) != 0) {
+  if (modparam_read_file(path, apply_param, &ctx) != 0 || check_config(&ctx, path) != 0) {
+    forget_lines(&ctx);
     api->config_free(ctx.cfg);
     return -1;
   }
+  forget_lines(&ctx);
   *out = ctx.cfg;
   return 0;
 }
@@ -430,13 +497,15 @@ static void host_close(struct host *h) {
 }
 
 int main(int argc, char **argv) {
+  /* First of all: from here on SIGINT/SIGTERM only set a flag (a stop requested during startup is honoured once
+   * the core runs), so a signal at any moment ends in a clean exit, never in death by the signal. */
+  if (install_signal_handlers() != 0 || mask_signals(SIG_BLOCK) != 0) return EXIT_RUNTIME;
   struct host h;
   memset(&h, 0, sizeof h);
   int status = parse_args(argc, argv, &h.opt);
   if (status >= 0) return status;
   h.startup_us = wall_clock_us();
   set_deadline(&h);
-  if (install_signal_handlers() != 0 || mask_signals(SIG_BLOCK) != 0) return EXIT_RUNTIME;
   status = host_open(&h);
   if (status == EXIT_OK) status = host_serve(&h);
   host_close(&h);

@@ -55,7 +55,8 @@ static void tick_progress(struct workload *wl) {
 
 /* ---- thread ------------------------------------------------------------------------------------------------------ */
 
-/* What the core would learn at module load: every phone registered and qualified, trunks registered. */
+/* What the core would learn at module load: every phone registered and qualified, trunks registered, the calls in
+ * progress, and a first system/codec sample (tick 0). */
 static void world_init(struct workload *wl) {
   for (int i = 0; i < N_ENDPOINTS; i++) {
     ep_init(wl, i);
@@ -67,7 +68,8 @@ static void world_init(struct workload *wl) {
   wl->regs[0] = (struct outreg){TRUNK_UK, "442071234567", "sip.uk-carrier.example.net", 0, 0};
   wl->regs[1] = (struct outreg){TRUNK_US, "12125550100", "sip.us-carrier.example.com", 1, 0};
   for (int i = 0; i < 2; i++) reg_publish(wl, &wl->regs[i], "Registered");
-  wl->conf.next_start = SECS(5) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(15));
+  seed_calls(wl);
+  wl->conf.next_start = 1 + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(3)); /* the morning briefing is on */
   wl->next_burst = SECS(3) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(10));
 }
 

@@ -297,6 +297,73 @@ static void call_step(struct workload *wl, struct call *c) {
   }
 }
 
+/* ---- the calls already up at load --------------------------------------------------------------------------- */
+
+/* A leg that existed before the core was loaded: created `age` ticks ago, in state `state` (what the Asterisk
+ * module reads from the channel cache at load). */
+static void leg_seed(struct workload *wl, struct leg *leg, int ep_index, int state, const char *codec, uint64_t age) {
+  struct endpoint *ep = &wl->eps[ep_index];
+  make_uid(wl, leg->uid, sizeof leg->uid);
+  leg->alive = 1;
+  leg->ep = ep_index;
+  leg->codec = codec;
+  leg->created_us = event_us(wl) - (int64_t)age * (TICK_NS / 1000);
+  CORE(wl, channel_created, leg->uid, ep->tech, ep->name, state, leg->created_us);
+  ep->channels++;
+  ep_publish_state(wl, ep);
+}
+
+/* A conversation that started before load, `age` ticks ago: both legs up and bridged, with the RTCP report the
+ * module would receive within its first seconds. */
+static void seed_talking_call(struct workload *wl, struct call *c, uint64_t age) {
+  int agent = scan_agents(wl, 1);
+  if (agent < 0) {
+    call_free(wl, c);
+    return;
+  }
+  int trunk = rng_chance(&wl->rng, 0.55) ? TRUNK_UK : TRUNK_US;
+  wl->processed_calls++;
+  leg_seed(wl, &c->in, trunk, AST_STATE_UP, trunk_codec(wl, trunk), age);
+  wl->eps[agent].busy = 1;
+  leg_seed(wl, &c->ag, agent, AST_STATE_UP, agent_codec(wl, c->in.codec), age > SECS(10) ? age - SECS(10) : 0);
+  c->queue = rng_chance(&wl->rng, 0.6) ? 0 : 1;
+  make_bridge_id(wl, c->bridge_id, sizeof c->bridge_id);
+  CORE(wl, bridge_created, c->bridge_id, "simple_bridge", 0, event_us(wl));
+  CORE(wl, bridge_enter, c->bridge_id, c->in.uid, event_us(wl));
+  CORE(wl, bridge_enter, c->bridge_id, c->ag.uid, event_us(wl));
+  call_pick_path(wl, c);
+  c->phase = PH_TALKING;
+  c->next_at = wl->tick + SECS(5) + talk_ticks(wl) / 2; /* it is halfway through, more or less */
+  call_rtcp_report(wl, c, RTCP_RX);
+  call_rtcp_report(wl, c, RTCP_TX);
+  c->next_rtcp = wl->tick + 1 + (uint64_t)rng_int(&wl->rng, 0, (int)RTCP_EVERY - 1);
+}
+
+/* A caller who was already on hold music at load, waiting for `age` ticks. */
+static void seed_queued_call(struct workload *wl, struct call *c, uint64_t age) {
+  int trunk = rng_chance(&wl->rng, 0.55) ? TRUNK_UK : TRUNK_US;
+  wl->processed_calls++;
+  leg_seed(wl, &c->in, trunk, AST_STATE_UP, trunk_codec(wl, trunk), age);
+  c->phase = PH_QUEUED;
+  c->queue = rng_chance(&wl->rng, 0.6) ? 0 : 1;
+  c->abandon_at = wl->tick + SECS(240) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(60));
+  c->next_at = wl->tick + (uint64_t)rng_int(&wl->rng, 1, (int)SECS(5));
+  CORE(wl, queue_caller, QUEUES[c->queue], c->in.uid, QUEUE_JOIN, event_us(wl) - (int64_t)age * (TICK_NS / 1000));
+}
+
+void seed_calls(struct workload *wl) {
+  int talking = 18 + rng_int(&wl->rng, 0, 6), queued = 2 + rng_int(&wl->rng, 0, 2);
+  for (int i = 0; i < talking + queued; i++) {
+    struct call *c = call_alloc(wl);
+    if (!c) return;
+    uint64_t age = SECS(5) + (uint64_t)rng_int(&wl->rng, 0, (int)SECS(120));
+    if (i < talking)
+      seed_talking_call(wl, c, age);
+    else
+      seed_queued_call(wl, c, age / 8);
+  }
+}
+
 void tick_calls(struct workload *wl) {
   tick_arrivals(wl);
   for (int i = 0; i < MAX_CALLS; i++) call_step(wl, &wl->calls[i]);

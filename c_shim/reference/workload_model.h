@@ -188,5 +188,8 @@ void tick_security(struct workload *wl);
 
 /* workload_calls.c */
 void tick_calls(struct workload *wl);
+/* The calls already up when the core is loaded (talking and bridged with RTCP data, callers on hold), as the
+ * Asterisk module seeds them from the channel and bridge caches: the first page shows a busy floor. */
+void seed_calls(struct workload *wl);
 
 #endif

@@ -2,18 +2,21 @@
 //!
 //! - An [`EventCollector`] turns host events into families on the caller's thread (the Asterisk model,
 //!   [`asterisk`]). Its switches, families and event handling live in its own folder.
-//! - A [`Poller`] reads a source on a thread of ours every interval (the ViciDial reader, [`vicidial`]). The shared
+//! - A [`Poller`] reads a source on a thread of ours every interval (the ViciDial reader, [`vicidial`]; the fail2ban poller, [`fail2ban`]). The shared
 //!   runner in [`poller`] owns its thread (start, stop and join), its backoff, its log lines and its health, so
 //!   every poller gets `prom_rs_collector_up`, `prom_rs_collector_last_success_timestamp_seconds` and
 //!   `prom_rs_collector_duration_seconds` without code of its own.
 //!
-//! Host statistics ([`host_stats`], pushed by OpenSIPS/Kamailio-style hosts) and the module's own metrics
+//! Host statistics ([`host_stats`], pushed by OpenSIPS/Kamailio-style hosts), the routing script's metrics
+//! ([`script`], read from the host's shared-memory store) and the module's own metrics
 //! ([`selfmetrics`]) complete the page. Adding a poller is one folder here plus one line in [`pollers`].
 
 pub mod asterisk;
+pub mod fail2ban;
 pub mod health;
 pub mod host_stats;
 pub mod poller;
+pub mod script;
 pub mod selfmetrics;
 pub mod vicidial;
 
@@ -42,5 +45,8 @@ pub trait EventCollector: Send + Sync {
 /// Every poller the core runs, in page order: one line each. Each is made once per core and lives across restarts
 /// of its thread (reloads), so its dropped-series counts and last success survive them.
 pub fn pollers(cfg: &Config) -> Vec<Arc<dyn Poller>> {
-    vec![Arc::new(vicidial::Vicidial::new(cfg.max_series_per_family))]
+    vec![
+        Arc::new(vicidial::Vicidial::new(cfg.max_series_per_family)),
+        Arc::new(fail2ban::Fail2ban::new(cfg.max_series_per_family)),
+    ]
 }

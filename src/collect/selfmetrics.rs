@@ -113,6 +113,7 @@ impl SelfMetrics {
         w: &mut PageWriter<'_>,
         want: &dyn Fn(&str) -> bool,
         dropped: &[(String, u64)],
+        untracked: &[(&str, u64)],
         health: &[HealthRow],
     ) {
         if want("prom_rs_build_info") {
@@ -151,6 +152,20 @@ impl SelfMetrics {
                 w.sample_u64(
                     "prom_rs_series_dropped_total",
                     &render_labels(&["family"], &[family]),
+                    *n,
+                );
+            }
+        }
+        if want("prom_rs_untracked_total") {
+            w.header(
+                "prom_rs_untracked_total",
+                "Objects not tracked because a fixed-size internal table was full (their gauges and durations are missing), by table.",
+                Kind::Counter,
+            );
+            for (table, n) in untracked {
+                w.sample_u64(
+                    "prom_rs_untracked_total",
+                    &render_labels(&["table"], &[table]),
                     *n,
                 );
             }

@@ -132,21 +132,21 @@ impl HttpKeys {
             }
             (Some(_), None) => {
                 return Err(refuse(
-                    "tls_key",
-                    "tls_cert is set but tls_key is not; set both or neither",
+                    "tls_cert",
+                    "is set but tls_key is not; set both or neither",
                 ))
             }
             (None, Some(_)) => {
                 return Err(refuse(
-                    "tls_cert",
-                    "tls_key is set but tls_cert is not; set both or neither",
+                    "tls_key",
+                    "is set but tls_cert is not; set both or neither",
                 ))
             }
         };
         if self.client_auth.is_some() && self.client_ca.is_none() {
             return Err(refuse(
                 "tls_client_auth",
-                "needs tls_client_ca (the CA client certificates must be signed by)",
+                "is set but tls_client_ca is not (the CA client certificates must be signed by)",
             ));
         }
         let settings = TlsSettings {
@@ -208,7 +208,7 @@ mod tests {
         k.set("tls_min_version", "TLS13");
         assert_eq!(k.tls().unwrap_err().key, "tls_min_version");
         k.set("tls_cert", "/nonexistent/cert.pem");
-        assert_eq!(k.tls().unwrap_err().key, "tls_key");
+        assert_eq!(k.tls().unwrap_err().key, "tls_cert");
         k.set("tls_key", "/nonexistent/key.pem");
         let e = k.tls().unwrap_err();
         assert_eq!(e.key, "tls_cert");

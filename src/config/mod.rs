@@ -4,11 +4,12 @@
 //! `section.key`. Every value is checked at once and a bad one is refused with a message naming the key, the value
 //! and what is allowed; [`ConfigBuilder::finish`] then checks the keys that only make sense together.
 
+mod files;
 mod http;
 mod query;
 pub mod values;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,6 +56,9 @@ pub const DEFAULT_BUCKETS: &[(&str, &[f64])] = &[
         ],
     ),
 ];
+
+/// Where Debian's, Red Hat's and upstream's fail2ban put the server's control socket.
+pub const FAIL2BAN_SOCKET: &str = "/var/run/fail2ban/fail2ban.sock";
 
 /// Label names the exported families use; constant labels may not reuse them.
 pub const RESERVED_LABELS: &[&str] = &[
@@ -150,6 +154,19 @@ impl std::fmt::Debug for VicidialConfig {
     }
 }
 
+/// Settings of the fail2ban poller (`fail2ban.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fail2banConfig {
+    /// Start the poller thread.
+    pub enabled: bool,
+    /// fail2ban-server's control socket.
+    pub socket: PathBuf,
+    /// Poll interval.
+    pub interval: Duration,
+    /// Only these jails (empty: every jail the server runs).
+    pub jails: Vec<String>,
+}
+
 /// How host statistics are named (`stats.*`), after OpenSIPS's prometheus module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsConfig {
@@ -196,8 +213,8 @@ pub struct Config {
     pub trace_file: Option<PathBuf>,
     /// ViciDial reader.
     pub vicidial: VicidialConfig,
-    /// fail2ban poller switch and interval.
-    pub fail2ban: (bool, Duration),
+    /// fail2ban poller.
+    pub fail2ban: Fail2banConfig,
     /// Host statistics naming.
     pub stats: StatsConfig,
 }
@@ -241,7 +258,12 @@ impl Default for Config {
                 query_timeout: Duration::from_secs(5),
                 server_ip: None,
             },
-            fail2ban: (false, Duration::from_secs(30)),
+            fail2ban: Fail2banConfig {
+                enabled: false,
+                socket: PathBuf::from(FAIL2BAN_SOCKET),
+                interval: Duration::from_secs(30),
+                jails: Vec::new(),
+            },
             stats: StatsConfig {
                 prefix: "opensips".into(),
                 group_mode: 1,
@@ -280,14 +302,14 @@ pub struct ConfigError {
 }
 
 impl std::fmt::Display for ConfigError {
+    /// `key "KEY": invalid value "VALUE": WHAT` or `key "KEY": WHAT`: the key first, and key and value quoted by
+    /// [`values::quoted`] (escaped, at most [`values::SHOWN_CHARS`] characters each), so the message names the key
+    /// even in a short host buffer and no control character reaches a log.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "key {}: ", v::quoted(self.key.trim()))?;
         match &self.value {
-            Some(v) => write!(
-                f,
-                "invalid value \"{}\" for key \"{}\": {}",
-                v, self.key, self.message
-            ),
-            None => write!(f, "key \"{}\": {}", self.key, self.message),
+            Some(val) => write!(f, "invalid value {}: {}", v::quoted(val), self.message),
+            None => write!(f, "{}", self.message),
         }
     }
 }
@@ -337,19 +359,25 @@ pub const KEYS: &[&str] = &[
     "vicidial.query_timeout",
     "vicidial.server_ip",
     "fail2ban.enabled",
+    "fail2ban.socket",
     "fail2ban.interval",
+    "fail2ban.jails",
     "stats.prefix",
     "stats.group_mode",
     "stats.statistics",
 ];
 
-/// Collects key/value pairs into a [`Config`], validating each as it arrives.
+/// Collects key/value pairs into a [`Config`], validating each as it arrives. Each key may be set once: a second
+/// setting of the same key (in any spelling of its case) is refused, so two `auth_password` lines never leave the
+/// reader guessing which one is in force.
 #[derive(Debug, Clone, Default)]
 pub struct ConfigBuilder {
     cfg: Config,
     auth_username: Option<String>,
     auth_password: Option<String>,
     http: http::HttpKeys,
+    /// The keys set so far, lower case.
+    seen: BTreeSet<String>,
 }
 
 fn secs(n: u64) -> Duration {
@@ -362,9 +390,25 @@ impl ConfigBuilder {
         Self::default()
     }
 
-    /// Sets one key. Keys are case-insensitive; surrounding whitespace is ignored.
+    /// Sets one key. Keys are case-insensitive; surrounding whitespace is ignored. A key already set is refused
+    /// (nothing changes), as is any bad value.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let key_l = key.trim().to_ascii_lowercase();
+        if self.seen.contains(&key_l) {
+            return Err(ConfigError {
+                key: key.to_string(),
+                value: None,
+                message: "is set twice; each key may be set once (remove one of the two lines)"
+                    .into(),
+            });
+        }
+        self.set_new(&key_l, key, value)?;
+        self.seen.insert(key_l);
+        Ok(())
+    }
+
+    fn set_new(&mut self, key_l: &str, key: &str, value: &str) -> Result<(), ConfigError> {
+        let key_l = key_l.to_string();
         let shown = if SECRET_KEYS.contains(&key_l.as_str()) {
             "(hidden)".to_string()
         } else {
@@ -384,12 +428,8 @@ impl ConfigBuilder {
             "bindaddr" => c.bindaddr = v::ip_addr(value).map_err(fail)?,
             "port" => c.port = v::integer(value, 1, 65535).map_err(fail)? as u16,
             "uri" => c.uri = v::uri(value).map_err(fail)?,
-            "auth_username" => {
-                self.auth_username = Some(nonempty(value, "a user name").map_err(fail)?)
-            }
-            "auth_password" => {
-                self.auth_password = Some(nonempty(value, "a password").map_err(fail)?)
-            }
+            "auth_username" => self.auth_username = Some(user_name(value).map_err(fail)?),
+            "auth_password" => self.auth_password = Some(secret(value, false).map_err(fail)?),
             "labels" => c.labels = v::label_pairs(value, RESERVED_LABELS).map_err(fail)?,
             "max_series_per_family" => {
                 c.max_series_per_family = v::integer(value, 1, 10_000_000).map_err(fail)? as usize
@@ -418,7 +458,8 @@ impl ConfigBuilder {
                         key: key.to_string(),
                         value: None,
                         message: format!(
-                            "\"{family}\" is not a histogram family; one of: {}",
+                            "{} is not a histogram family; one of: {}",
+                            v::quoted(family),
                             names.join(", ")
                         ),
                     });
@@ -429,10 +470,9 @@ impl ConfigBuilder {
             k if k.starts_with("vicidial.") => self
                 .set_vicidial(&k["vicidial.".len()..], value)
                 .map_err(fail)?,
-            "fail2ban.enabled" => c.fail2ban.0 = v::boolean(value).map_err(fail)?,
-            "fail2ban.interval" => {
-                c.fail2ban.1 = v::duration(value, secs(1), secs(3600)).map_err(fail)?
-            }
+            k if k.starts_with("fail2ban.") => self
+                .set_fail2ban(&k["fail2ban.".len()..], value)
+                .map_err(fail)?,
             "stats.prefix" => c.stats.prefix = stats_prefix(value).map_err(fail)?,
             "stats.group_mode" => c.stats.group_mode = v::integer(value, 0, 2).map_err(fail)? as u8,
             "stats.statistics" => c.stats.statistics = stats_list(value).map_err(fail)?,
@@ -455,7 +495,7 @@ impl ConfigBuilder {
                 vc.socket = Some(PathBuf::from(t));
             }
             "user" => vc.user = nonempty(value, "an account name")?,
-            "password" => vc.password = value.to_string(),
+            "password" => vc.password = secret(value, true)?,
             "database" => {
                 if t.is_empty()
                     || !t
@@ -479,44 +519,73 @@ impl ConfigBuilder {
             _ => {
                 return Err(format!(
                     "unknown key; vicidial keys are: {}",
-                    vicidial_keys().join(", ")
+                    section_keys("vicidial.").join(", ")
                 ))
             }
         }
         Ok(())
     }
 
-    /// Checks the keys that depend on each other and returns the configuration.
-    pub fn finish(&self) -> Result<Config, ConfigError> {
-        let mut cfg = self.cfg.clone();
-        cfg.acl = self.http.acl();
-        cfg.tls = self.http.tls()?;
-        cfg.auth = match (&self.auth_username, self.http.password(self.auth_password.as_ref())?) {
-            (Some(u), Some(p)) => Some((u.clone(), p)),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(pair_error(
-                    "auth_password",
-                    "auth_username is set but neither auth_password nor auth_password_hash is; set both or neither",
+    fn set_fail2ban(&mut self, sub: &str, value: &str) -> Result<(), String> {
+        let fc = &mut self.cfg.fail2ban;
+        match sub {
+            "enabled" => fc.enabled = v::boolean(value)?,
+            "socket" => fc.socket = v::socket_path(value)?,
+            "interval" => fc.interval = v::duration(value, secs(1), secs(3600))?,
+            "jails" => fc.jails = v::jail_names(value)?,
+            _ => {
+                return Err(format!(
+                    "unknown key; fail2ban keys are: {}",
+                    section_keys("fail2ban.").join(", ")
                 ))
             }
+        }
+        Ok(())
+    }
+
+    /// The configuration as set so far, with the defaults that depend on other keys filled in:
+    /// `vicidial.query_timeout`, when not set, is the smaller of 5 s and half of `vicidial.interval`, so a short
+    /// interval alone is accepted.
+    fn resolved(&self) -> Config {
+        let mut cfg = self.cfg.clone();
+        if !self.seen.contains("vicidial.query_timeout") {
+            let vc = &mut cfg.vicidial;
+            vc.query_timeout = (vc.interval / 2).min(Duration::from_secs(5));
+        }
+        cfg
+    }
+
+    /// Checks the keys that depend on each other and returns the configuration. An error names the key that was
+    /// set (so a host can point at its line) and the partner it lacks.
+    pub fn finish(&self) -> Result<Config, ConfigError> {
+        let mut cfg = self.resolved();
+        cfg.acl = self.http.acl();
+        cfg.tls = self.http.tls()?;
+        cfg.auth = match (
+            &self.auth_username,
+            self.http.password(self.auth_password.as_ref())?,
+        ) {
+            (Some(u), Some(p)) => Some((u.clone(), p)),
+            (None, None) => None,
+            (Some(_), None) => return Err(pair_error(
+                "auth_username",
+                "is set but neither auth_password nor auth_password_hash is; set both or neither",
+            )),
             (None, Some(_)) => {
                 return Err(pair_error(
-                    "auth_username",
-                    "a password (auth_password or auth_password_hash) is set but auth_username is not; set both or neither",
+                    "auth_password",
+                    "is set but auth_username is not; set both or neither",
                 ))
             }
         };
-        if cfg.fail2ban.0 {
-            return Err(pair_error(
-                "fail2ban.enabled",
-                "the fail2ban poller is not built into this version; leave it off (asterisk_security_events_total counts the failed logins fail2ban reacts to)",
-            ));
-        }
         if cfg.vicidial.enabled && cfg.vicidial.query_timeout >= cfg.vicidial.interval {
             return Err(pair_error(
                 "vicidial.query_timeout",
-                "must be shorter than vicidial.interval, or polls would overlap",
+                &format!(
+                    "{} must be shorter than vicidial.interval ({}), or polls would overlap",
+                    v::show(cfg.vicidial.query_timeout),
+                    v::show(cfg.vicidial.interval)
+                ),
             ));
         }
         Ok(cfg)
@@ -529,6 +598,35 @@ fn pair_error(key: &str, message: &str) -> ConfigError {
         value: None,
         message: message.into(),
     }
+}
+
+/// A Basic-auth user name: not empty, and without ':' (it separates the user name from the password in the
+/// `Authorization` header, so such a name could never log in) or control characters.
+fn user_name(value: &str) -> Result<String, String> {
+    let t = nonempty(value, "a user name")?;
+    if t.contains(':') || t.chars().any(char::is_control) {
+        return Err("expected a user name without ':' (it separates user name and password in Basic auth) or control characters".into());
+    }
+    Ok(t)
+}
+
+/// A password, taken exactly as written: never trimmed or otherwise altered. Control characters and spaces at
+/// either end are refused rather than silently removed (they are almost always a copy-and-paste accident, and the
+/// error cannot show the value to point at them). `may_be_empty`: an empty value means "no password".
+fn secret(value: &str, may_be_empty: bool) -> Result<String, String> {
+    if value.is_empty() && !may_be_empty {
+        return Err("expected a password, not an empty value".into());
+    }
+    if value.chars().any(char::is_control) {
+        return Err(
+            "contains a control character (a newline, tab, ...); write the password without it"
+                .into(),
+        );
+    }
+    if value.trim() != value {
+        return Err("begins or ends with a space; write the password without it (it is taken exactly as written)".into());
+    }
+    Ok(value.to_string())
 }
 
 fn nonempty(value: &str, what: &str) -> Result<String, String> {
@@ -570,9 +668,10 @@ fn stats_list(value: &str) -> Result<Vec<String>, String> {
     Ok(items)
 }
 
-fn vicidial_keys() -> Vec<&'static str> {
+/// The keys of one section (`"vicidial."`), without the section.
+fn section_keys(section: &str) -> Vec<&'static str> {
     KEYS.iter()
-        .filter_map(|k| k.strip_prefix("vicidial."))
+        .filter_map(|k| k.strip_prefix(section))
         .collect()
 }
 
@@ -621,7 +720,7 @@ mod tests {
         let e = build(&[("port", "99999")]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid value \"99999\" for key \"port\": expected a whole number from 1 to 65535"
+            "key \"port\": invalid value \"99999\": expected a whole number from 1 to 65535"
         );
         let e = build(&[("prot", "1")]).unwrap_err();
         assert!(
@@ -651,20 +750,139 @@ mod tests {
     }
 
     #[test]
+    fn values_are_echoed_escaped_bounded_and_after_the_key() {
+        let e =
+            build(&[("buckets.asterisk_rtcp_mes", "x\n[prom_host] NOTICE: forged")]).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("key \"buckets.asterisk_rtcp_mes\": invalid value \"x\\n[prom_host]"),
+            "{text}"
+        );
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        let long = "9".repeat(10_000);
+        let text = build(&[("port", &long)]).unwrap_err().to_string();
+        assert!(
+            text.starts_with("key \"port\": invalid value \"999"),
+            "{text}"
+        );
+        assert!(
+            text.contains("(9952 more bytes)") && text.len() < 200,
+            "{text}"
+        );
+        let text = build(&[("labels", "a=1,\u{1b}[31mred")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("\\u{1b}[31mred") && !text.contains('\u{1b}'),
+            "{text}"
+        );
+        let text = build(&[(&format!("x\r{}", "k".repeat(5000)), "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.starts_with("key \"x\\rkkk") && text.len() < 1000,
+            "{}",
+            text.len()
+        );
+    }
+
+    #[test]
+    fn durations_past_the_largest_are_refused_not_a_panic() {
+        for big in [
+            "18446744073709551616s",
+            "18446744073709551615",
+            "1e400",
+            "99999999999999999999999h",
+        ] {
+            let e = build(&[("sample_interval", big)]).unwrap_err().to_string();
+            assert!(
+                e.starts_with("key \"sample_interval\": invalid value"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_set_twice_is_refused_and_the_first_value_stays() {
+        let mut b = ConfigBuilder::new();
+        b.set("port", "9200").unwrap();
+        let e = b.set(" PORT ", "9300").unwrap_err().to_string();
+        assert!(e.starts_with("key \"PORT\": is set twice"), "{e}");
+        assert_eq!(b.get_int("port"), Ok(9200));
+        b.set("auth_password", "first-pw").unwrap();
+        let e = b.set("auth_password", "second-pw").unwrap_err().to_string();
+        assert!(!e.contains("-pw"), "{e}");
+        // A refused value does not count as set: the corrected line may follow.
+        assert!(b.set("sample_interval", "5x").is_err());
+        b.set("sample_interval", "2s").unwrap();
+    }
+
+    #[test]
+    fn user_names_and_secrets_are_refused_rather_than_altered() {
+        let e = build(&[("auth_username", "a:b")]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("key \"auth_username\"") && e.contains("':'"),
+            "{e}"
+        );
+        for bad in ["pw\n", " pw", "pw ", "p\tw", ""] {
+            let e = build(&[("auth_password", bad)]).unwrap_err().to_string();
+            assert!(e.contains("(hidden)"), "{e}");
+        }
+        let c = build(&[("auth_username", "prom"), ("auth_password", "p w")]).unwrap();
+        assert_eq!(
+            c.auth,
+            Some(("prom".into(), crate::http::Password::Plain("p w".into())))
+        );
+        assert!(build(&[("vicidial.password", "x\n")]).is_err());
+        assert_eq!(
+            build(&[("vicidial.password", "")])
+                .unwrap()
+                .vicidial
+                .password,
+            ""
+        );
+    }
+
+    #[test]
+    fn query_timeout_defaults_to_half_a_short_interval() {
+        let c = build(&[("vicidial.enabled", "yes"), ("vicidial.interval", "1s")]).unwrap();
+        assert_eq!(c.vicidial.query_timeout, Duration::from_millis(500));
+        assert_eq!(
+            build(&[]).unwrap().vicidial.query_timeout,
+            Duration::from_secs(5)
+        );
+        let mut b = ConfigBuilder::new();
+        b.set("vicidial.interval", "4s").unwrap();
+        assert_eq!(b.get_int("vicidial.query_timeout"), Ok(2000));
+        let e = build(&[
+            ("vicidial.enabled", "yes"),
+            ("vicidial.interval", "2s"),
+            ("vicidial.query_timeout", "2s"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("key \"vicidial.query_timeout\": 2s must be shorter"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn pairs_must_come_together() {
-        assert!(build(&[("auth_username", "u")])
+        assert_eq!(
+            build(&[("auth_username", "u")]).unwrap_err().to_string(),
+            "key \"auth_username\": is set but neither auth_password nor auth_password_hash is; set both or neither"
+        );
+        assert!(build(&[("tls_key", "/k")])
             .unwrap_err()
             .to_string()
-            .contains("set both or neither"));
+            .starts_with("key \"tls_key\": is set but tls_cert is not"));
         let c = build(&[("auth_username", "u"), ("auth_password", "p")]).unwrap();
         assert_eq!(
             c.auth,
             Some(("u".into(), crate::http::Password::Plain("p".into())))
         );
         assert!(build(&[("tls_cert", "/a")]).is_err());
-        let e = build(&[("fail2ban.enabled", "yes")]).unwrap_err();
-        assert!(e.to_string().contains("not built into this version"), "{e}");
-        assert!(build(&[("fail2ban.enabled", "no"), ("fail2ban.interval", "1m")]).is_ok());
     }
 
     #[test]
@@ -675,7 +893,9 @@ mod tests {
             "uri" => "/m",
             "labels" => "server=a",
             "phone_fleet" => "1-2",
-            "vicidial.socket" | "trace_file" | "tls_cert" | "tls_key" | "tls_client_ca" => "/tmp/x",
+            "vicidial.socket" | "fail2ban.socket" | "trace_file" | "tls_cert" | "tls_key"
+            | "tls_client_ca" => "/tmp/x",
+            "fail2ban.jails" => "asterisk, sshd",
             "acl" => "deny 0.0.0.0/0, permit 127.0.0.1",
             "auth_password_hash" => "$2y$04$9wC1CvtOyfn7d1CQ0Fh3.uQ2oH0W2UQ9yYa1R4NK8zHy.hSx9tQ7u",
             "tls_client_auth" => "require",

@@ -45,8 +45,8 @@ impl Config {
             "vicidial.interval" => Dur(vc.interval),
             "vicidial.connect_timeout" => Dur(vc.connect_timeout),
             "vicidial.query_timeout" => Dur(vc.query_timeout),
-            "fail2ban.enabled" => Bool(self.fail2ban.0),
-            "fail2ban.interval" => Dur(self.fail2ban.1),
+            "fail2ban.enabled" => Bool(self.fail2ban.enabled),
+            "fail2ban.interval" => Dur(self.fail2ban.interval),
             "stats.group_mode" => Int(self.stats.group_mode.into()),
             _ => return None,
         })
@@ -91,7 +91,7 @@ impl Config {
 impl ConfigBuilder {
     /// [`Config::get_int`] on the values set so far (the defaults for keys not set).
     pub fn get_int(&self, key: &str) -> Result<i64, ConfigError> {
-        self.cfg.get_int(key)
+        self.resolved().get_int(key)
     }
 }
 

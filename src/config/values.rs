@@ -2,6 +2,7 @@
 //! which [`super::ConfigError`] completes with the key and the value.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// `yes/no/true/false/1/0/on/off`, any case, as Asterisk's `ast_true` accepts.
@@ -38,11 +39,46 @@ pub fn duration(v: &str, min: Duration, max: Duration) -> Result<Duration, Strin
     if !secs.is_finite() {
         return Err(allowed());
     }
-    let d = Duration::from_secs_f64(secs);
-    if d < min || d > max {
-        return Err(allowed());
+    // `try_from`: a value past `Duration::MAX` (2^64 s and more) is refused like any other bad value, not a panic.
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if d >= min && d <= max => Ok(d),
+        _ => Err(allowed()),
     }
-    Ok(d)
+}
+
+/// How many characters of a refused value an error message shows; the rest is summarised by its length, so a
+/// message always fits a host's log buffer with the key in front.
+pub const SHOWN_CHARS: usize = 48;
+
+/// `s` as an error message shows it: in double quotes, at most [`SHOWN_CHARS`] characters, with `"`, `\` and every
+/// control character escaped (`\n`, `\t`, `\u{1b}`), so a value can neither forge a log line nor push the key out
+/// of a fixed-size buffer.
+pub fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(SHOWN_CHARS * 2) + 2);
+    out.push('"');
+    for (n, (at, c)) in s.char_indices().enumerate() {
+        if n == SHOWN_CHARS {
+            out.push_str(&format!("\"... ({} more bytes)", s.len() - at));
+            return out;
+        }
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // Also the C1 controls and the line/paragraph separators, which some terminals and viewers honour,
+            // and the bidirectional overrides that reorder what a reader sees ("Trojan Source").
+            c if c.is_control()
+                || matches!(c, '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Renders a duration the way it is written in the configuration.
@@ -97,18 +133,19 @@ pub fn label_pairs(v: &str, reserved: &[&str]) -> Result<Vec<(String, String)>, 
     for part in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((name, value)) = part.split_once('=') else {
             return Err(format!(
-                "expected name=value pairs separated by commas, but \"{part}\" has no '='"
+                "expected name=value pairs separated by commas, but {} has no '='",
+                quoted(part)
             ));
         };
         let (name, value) = (name.trim(), value.trim());
         if !crate::registry::render::is_valid_label_name(name) {
-            return Err(format!("label name \"{name}\" is not valid (letters, digits and '_', not starting with a digit or \"__\")"));
+            return Err(format!("label name {} is not valid (letters, digits and '_', not starting with a digit or \"__\")", quoted(name)));
         }
         if reserved.contains(&name) {
-            return Err(format!("label name \"{name}\" is used by the exported families; pick another (e.g. server, site, cluster)"));
+            return Err(format!("label name {} is used by the exported families; pick another (e.g. server, site, cluster)", quoted(name)));
         }
         if out.iter().any(|(n, _)| n == name) {
-            return Err(format!("label name \"{name}\" is given twice"));
+            return Err(format!("label name {} is given twice", quoted(name)));
         }
         out.push((name.to_string(), value.to_string()));
     }
@@ -134,7 +171,8 @@ pub fn number_ranges(v: &str) -> Result<Vec<(u64, u64)>, String> {
             (Ok(a), Ok(b)) if a <= b => (a, b),
             _ => {
                 return Err(format!(
-                    "{allowed}; \"{part}\" is not a number or an increasing range"
+                    "{allowed}; {} is not a number or an increasing range",
+                    quoted(part)
                 ))
             }
         };
@@ -143,6 +181,48 @@ pub fn number_ranges(v: &str) -> Result<Vec<(u64, u64)>, String> {
             return Err(format!("{allowed}, covering at most 100000 endpoints"));
         }
         out.push((a, b));
+    }
+    Ok(out)
+}
+
+/// An absolute path to a Unix socket: no control characters, and short enough for `sun_path` (107 bytes).
+pub fn socket_path(v: &str) -> Result<PathBuf, String> {
+    let t = v.trim();
+    if !t.starts_with('/') || t.chars().any(char::is_control) {
+        return Err(
+            "expected an absolute path to a Unix socket, e.g. /var/run/fail2ban/fail2ban.sock"
+                .into(),
+        );
+    }
+    if t.len() > 107 {
+        return Err(format!(
+            "a Unix socket path holds at most 107 bytes, this one has {}",
+            t.len()
+        ));
+    }
+    Ok(PathBuf::from(t))
+}
+
+/// Most jail names `fail2ban.jails` may list.
+pub const MAX_JAILS: usize = 256;
+
+/// A list of fail2ban jail names separated by commas or spaces (empty: every jail). Each name is printable ASCII
+/// without spaces or commas, at most 100 characters; duplicates are dropped, order is kept.
+pub fn jail_names(v: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in v.split([',', ' ', '\t']).filter(|s| !s.is_empty()) {
+        if name.len() > 100 || !name.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(
+                "expected jail names (printable ASCII, at most 100 characters each) separated by commas or spaces, e.g. asterisk,sshd"
+                    .into(),
+            );
+        }
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    if out.len() > MAX_JAILS {
+        return Err(format!("at most {MAX_JAILS} jail names, not {}", out.len()));
     }
     Ok(out)
 }
@@ -213,5 +293,28 @@ mod tests {
         assert!(uri("/m?x").is_err());
         assert_eq!(distance("prot", "port"), 2);
         assert_eq!(distance("bindadr", "bindaddr"), 1);
+    }
+
+    #[test]
+    fn fail2ban_values() {
+        assert_eq!(
+            socket_path(" /run/f2b.sock ").unwrap(),
+            PathBuf::from("/run/f2b.sock")
+        );
+        assert!(socket_path("run/f2b.sock").is_err());
+        assert!(socket_path("/run/f2b\n.sock").is_err());
+        assert!(socket_path(&format!("/{}", "x".repeat(107)))
+            .unwrap_err()
+            .contains("at most 107 bytes"));
+        assert_eq!(
+            jail_names("asterisk, sshd,,asterisk recidive").unwrap(),
+            ["asterisk", "sshd", "recidive"]
+        );
+        assert_eq!(jail_names("").unwrap(), Vec::<String>::new());
+        assert!(jail_names("a\u{7f}b").is_err());
+        let many: Vec<String> = (0..300).map(|i| format!("j{i}")).collect();
+        assert!(jail_names(&many.join(","))
+            .unwrap_err()
+            .contains("at most 256"));
     }
 }

@@ -18,6 +18,7 @@
 pub mod check;
 pub mod events;
 pub mod lifecycle;
+pub mod script;
 pub mod stats;
 
 use std::cell::RefCell;

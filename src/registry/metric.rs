@@ -132,6 +132,22 @@ impl Histogram {
         self.counts[idx].fetch_add(1, Ordering::Relaxed);
         add_f64(&self.sum_bits, v);
     }
+    /// Replaces every count and the sum with a reading taken elsewhere (a host's own store): `counts` holds one
+    /// count per finite bound and one for `+Inf`, not cumulative.
+    pub fn set(&self, counts: &[u64], sum: f64) -> Result<(), String> {
+        if counts.len() != self.counts.len() {
+            return Err(format!(
+                "{} bucket counts given, the layout has {} (its bounds and +Inf)",
+                counts.len(),
+                self.counts.len()
+            ));
+        }
+        for (cell, c) in self.counts.iter().zip(counts) {
+            cell.store(*c, Ordering::Relaxed);
+        }
+        self.sum_bits.store(sum.to_bits(), Ordering::Relaxed);
+        Ok(())
+    }
     /// The layout this histogram was made with.
     pub fn buckets(&self) -> &Buckets {
         &self.buckets

@@ -25,7 +25,11 @@ NOANSWER_IP = "127.0.0.5"  # rings forever
 ATTACKER_IP = "127.0.0.6"  # wrong passwords, unknown accounts
 REGISTRAR_IP = "127.0.0.8" # accepts our outbound registration
 DEAD_IP = "127.0.0.9"      # answers OPTIONS, then stops (a phone that dies)
+BYER_IP = "127.0.0.10"     # answers, then hangs up itself (BYE from the called side)
+LAGGY_IP = "127.0.0.11"    # chan_sip only: answers OPTIONS slowly (a lagged peer)
+PHONE_IP = "127.0.0.12"    # chan_sip only: a phone that registers to Asterisk with a password
 SIPP_PORT = 5060
+AMI_USER, AMI_SECRET = "livetest", "live-test-secret"
 
 
 def free_port(ip="127.0.0.1", kind=socket.SOCK_STREAM):
@@ -34,7 +38,7 @@ def free_port(ip="127.0.0.1", kind=socket.SOCK_STREAM):
         return s.getsockname()[1]
 
 
-def find_moddir(binary):
+def find_moddir(binary, driver="chan_pjsip"):
     """The stock modules of the Asterisk installed at `binary` (ASTERISK_MODDIR overrides)."""
     env = os.environ.get("ASTERISK_MODDIR")
     if env:
@@ -47,7 +51,7 @@ def find_moddir(binary):
         "/usr/lib/asterisk/modules",
         "/usr/lib/x86_64-linux-gnu/asterisk/modules",
     ):
-        if os.path.isfile(os.path.join(cand, "chan_pjsip.so")):
+        if os.path.isfile(os.path.join(cand, f"{driver}.so")):
             return cand
     raise SystemExit(f"cannot find the modules of {binary}; set ASTERISK_MODDIR")
 
@@ -85,6 +89,15 @@ app_verbose bridge_simple bridge_native_rtp bridge_softmix bridge_holding bridge
 bridge_builtin_interval_features chan_bridge_media codec_ulaw codec_alaw codec_gsm codec_a_mu format_wav format_pcm
 format_sln func_callerid func_channel func_strings func_logic func_hangupcause func_global
 """.split()
+
+
+def modules_for(tech):
+    """The modules a lab loads for channel driver `tech`: PJSIP (the default) or SIP (chan_sip, Asterisk <= 20)."""
+    if tech == "SIP":
+        return [m for m in MODULES if "pjsip" not in m and m != "res_pjproject"] + ["chan_sip"]
+    return list(MODULES)
+
+
 # What bench.py loads besides: Asterisk's own exporter, to compare with. scripts/build-test-asterisk.sh builds
 # MODULES + BENCH_MODULES.
 BENCH_MODULES = ["res_prometheus"]
@@ -93,17 +106,25 @@ BENCH_MODULES = ["res_prometheus"]
 class Lab:
     """One private Asterisk and its sipp phones."""
 
-    def __init__(self, binary, module, prom_conf, extra_modules=(), http_port=None, keep=False, rtp_ports=400):
+    def __init__(self, binary, module, prom_conf, extra_modules=(), http_port=None, keep=False, rtp_ports=None,
+                 tech=None):
         self.binary = binary
         self.module = module
-        self.moddir_stock = find_moddir(binary)
+        # The channel driver the phones are configured for: PJSIP (default) or SIP (chan_sip, Asterisk <= 20).
+        self.tech = tech or os.environ.get("ASTERISK_CHANNEL", "PJSIP")
+        if self.tech not in ("PJSIP", "SIP"):
+            raise SystemExit(f"ASTERISK_CHANNEL={self.tech}: expected PJSIP or SIP")
+        self.moddir_stock = find_moddir(binary, "chan_sip" if self.tech == "SIP" else "chan_pjsip")
         self.dir = tempfile.mkdtemp(prefix="prom_rs_asterisk_")
         self.keep = keep
         self.sip_port = free_port(AST_IP, socket.SOCK_DGRAM)
         self.scrape_port = free_port()
         self.http_port = http_port
+        self.ami_port = free_port()
         # An RTP port pair per channel; a range of its own per process (other tests may run beside this one).
-        self.rtp_ports = rtp_ports
+        # chan_sip keeps a call's RTP ports until its dialog is destroyed, about 30 s after the BYE, so at 10 calls/s
+        # it needs far more of them than chan_pjsip.
+        self.rtp_ports = rtp_ports or (3000 if self.tech == "SIP" else 400)
         self.rtp_start = 30000 + (os.getpid() % 8) * 4000
         self.procs = []
         self.ast = None
@@ -165,16 +186,21 @@ debug = 0
 maxload = 0
 transmit_silence = no
 """)
-        loads = "".join(f"load => {m}.so\n" for m in MODULES + self.extra_modules)
+        loads = "".join(f"load => {m}.so\n" for m in modules_for(self.tech) + self.extra_modules)
         self.write("modules.conf", f"[modules]\nautoload = no\n{loads}load => res_prom_rs.so\n")
         self.write("logger.conf", "[general]\n[logfiles]\nmessages.log => notice,warning,error,verbose(3)\n")
         self.write("rtp.conf", f"[general]\nrtpstart = {self.rtp_start}\nrtpend = {self.rtp_start + self.rtp_ports - 1}\n"
                    "rtcpinterval = 1000\n")
         self.write("stasis.conf", "[threadpool]\n")
+        # The manager on loopback, as ViciDial needs it: the live test redirects calls through it (ViciDial's
+        # transfers are AMI Redirects).
+        self.write("manager.conf", f"[general]\nenabled = yes\nbindaddr = 127.0.0.1\nport = {self.ami_port}\n\n"
+                   f"[{AMI_USER}]\nsecret = {AMI_SECRET}\nread = call\nwrite = call\n")
         self.write("musiconhold.conf", "[default]\nmode = playlist\n")
         self.write("confbridge.conf", "[general]\n[default_user]\ntype = user\nquiet = yes\n"
                    "[default_bridge]\ntype = bridge\n")
-        self.write("queues.conf", """[general]
+        drv = self.tech
+        self.write("queues.conf", f"""[general]
 shared_lastcall = no
 [sales]
 strategy = ringall
@@ -182,17 +208,17 @@ timeout = 5
 retry = 1
 joinempty = yes
 leavewhenempty = no
-member => PJSIP/callee
+member => {drv}/callee
 [empty]
 joinempty = yes
 leavewhenempty = no
 """)
         self.write("extensions.conf", f"""[calls]
-exten => answer,1,Dial(PJSIP/callee,5)
+exten => answer,1,Dial({drv}/callee,5)
  same => n,Hangup()
-exten => busy,1,Dial(PJSIP/busy,5)
+exten => busy,1,Dial({drv}/busy,5)
  same => n,Hangup()
-exten => noanswer,1,Dial(PJSIP/noanswer,2)
+exten => noanswer,1,Dial({drv}/noanswer,2)
  same => n,Hangup()
 exten => queue,1,Answer()
  same => n,Queue(sales)
@@ -205,10 +231,17 @@ exten => conf,1,Answer()
  same => n,Hangup()
 exten => echo,1,Answer()
  same => n,Echo()
-exten => rtcp,1,Dial(PJSIP/100@loopout,5)
+exten => rtcp,1,Dial({'PJSIP/100@loopout' if drv == 'PJSIP' else 'SIP/loopout/100'},5)
  same => n,Hangup()
 exten => hold,1,Answer()
  same => n,Wait(3600)
+exten => held,1,Dial({drv}/callee,5)
+ same => n,Hangup()
+exten => calleebye,1,Dial({drv}/byer,5)
+ same => n,Hangup()
+exten => brief,1,Answer()
+ same => n,Wait(2)
+ same => n,Hangup()
 
 [loopin]
 exten => _X.,1,Answer()
@@ -222,6 +255,60 @@ exten => _X.,1,Answer()
             return (f"[{name}]\n{ep}aors = {name}\n\n[{name}]\ntype = aor\n"
                     f"contact = sip:{name}@{ip}:{SIPP_PORT}\n{q}\n")
 
+        if self.tech == "SIP":
+            self.write("sip.conf", self._sip_conf())
+        else:
+            self._write_pjsip_conf(ep, phone)
+        self.write_prom_conf(self.prom_conf)
+        if self.http_port:
+            self.write("http.conf", f"[general]\nenabled = yes\nbindaddr = 127.0.0.1\nbindport = {self.http_port}\n")
+            self.write("prometheus.conf", "[general]\nenabled = yes\ncore_metrics_enabled = yes\nuri = metrics\n")
+
+    def _sip_conf(self):
+        """chan_sip: the same phones as peers matched by address, plus a lagged peer, a phone that registers, and
+        an outbound registration to the sipp registrar."""
+        def peer(name, ip, extra=""):
+            # type = peer: matched by address only (a friend would also match the From user, so Asterisk's own
+            # loop call "from caller" would land on the caller peer)
+            return f"[{name}]\ntype = peer\nhost = {ip}\nport = {SIPP_PORT}\ninsecure = port,invite\n{extra}\n"
+        return f"""[general]
+context = calls
+udpbindaddr = {AST_IP}:{self.sip_port}
+transport = udp
+disallow = all
+allow = ulaw
+directmedia = no
+allowguest = no
+alwaysauthreject = yes
+qualifyfreq = 2
+register => pbx:secret@{REGISTRAR_IP}:{SIPP_PORT}/pbx
+
+{peer('caller', CALLER_IP)}
+{peer('callee', CALLEE_IP, 'qualify = yes')}
+{peer('busy', BUSY_IP)}
+{peer('noanswer', NOANSWER_IP)}
+{peer('dead', DEAD_IP, 'qualify = yes')}
+{peer('byer', BYER_IP)}
+{peer('laggy', LAGGY_IP, 'qualify = 200')}
+[phone]
+type = friend
+host = dynamic
+secret = phone-secret
+
+[authuser]
+type = friend
+host = dynamic
+secret = right-password
+
+[loopout]
+type = peer
+host = {AST_IP}
+port = {self.sip_port}
+insecure = port,invite
+context = loopin
+"""
+
+    def _write_pjsip_conf(self, ep, phone):
         self.write("pjsip.conf", f"""[global]
 type = global
 endpoint_identifier_order = ip,username
@@ -242,6 +329,7 @@ match = {CALLER_IP}
 {phone('busy', BUSY_IP, qualify=False)}
 {phone('noanswer', NOANSWER_IP, qualify=False)}
 {phone('dead', DEAD_IP)}
+{phone('byer', BYER_IP, qualify=False)}
 [authuser]
 {ep}auth = authuser
 [authuser]
@@ -281,10 +369,6 @@ auth_type = userpass
 username = pbx
 password = secret
 """)
-        self.write_prom_conf(self.prom_conf)
-        if self.http_port:
-            self.write("http.conf", f"[general]\nenabled = yes\nbindaddr = 127.0.0.1\nbindport = {self.http_port}\n")
-            self.write("prometheus.conf", "[general]\nenabled = yes\ncore_metrics_enabled = yes\nuri = metrics\n")
 
     # ---- processes ------------------------------------------------------------------------------------------------
 
@@ -313,9 +397,35 @@ password = secret
             raise RuntimeError(f"asterisk -rx {command!r}: {r.stderr or r.stdout}")
         return r.stdout
 
-    def sipp(self, scenario, ip, *args, wait=False, log=None):
-        """Starts sipp bound to `ip`. `scenario`: a file in tests/asterisk/sipp or a built-in (sn:uas)."""
-        cmd = ["sipp", "-i", ip, "-p", str(SIPP_PORT), "-mi", ip, "-nostdin",
+    def ami(self, action, **fields):
+        """Sends one manager action (logged in for it) and returns the response's {field: value}."""
+        with socket.create_connection(("127.0.0.1", self.ami_port), timeout=10) as s:
+            f = s.makefile("rwb")
+            f.readline()  # the banner
+
+            def send(name, **kv):
+                f.write("".join(f"{k}: {v}\r\n" for k, v in dict(Action=name, **kv).items()).encode() + b"\r\n")
+                f.flush()
+                resp = {}
+                while True:
+                    line = f.readline().decode(errors="replace").strip()
+                    if not line:
+                        if resp:
+                            return resp
+                        continue
+                    k, _, v = line.partition(":")
+                    resp.setdefault(k.strip(), v.strip())
+
+            login = send("Login", Username=AMI_USER, Secret=AMI_SECRET, Events="off")
+            if login.get("Response") != "Success":
+                raise RuntimeError(f"manager login refused: {login}")
+            return send(action, **fields)
+
+    def sipp(self, scenario, ip, *args, wait=False, log=None, port=SIPP_PORT):
+        """Starts sipp bound to `ip`:`port`. `scenario`: a file in tests/asterisk/sipp or a built-in (sn:uas)."""
+        cmd = ["sipp", "-i", ip, "-p", str(port), "-mi", ip, "-nostdin",
+               # sipp instances sharing an address need media ports apart
+               "-mp", str(6000 + 10 * (port - SIPP_PORT) if port > SIPP_PORT else 6000),
                "-trace_err", "-error_file", self.path("log", f"sipp-{ip}-{len(self.procs)}.err")]
         if scenario.startswith("sn:"):
             cmd += ["-sn", scenario[3:]]
@@ -337,12 +447,13 @@ password = secret
             self.stop_proc(p)
             raise RuntimeError("sipp did not finish in time")
 
-    def call(self, exten, calls, rate=10, duration_ms=1000, limit=None, wait=True, extra=(), run_limit_s=120):
+    def call(self, exten, calls, rate=10, duration_ms=1000, limit=None, wait=True, extra=(), run_limit_s=120,
+             scenario="uac_call.xml", port=SIPP_PORT):
         """Places `calls` calls from the caller address to `exten`; returns sipp's exit status (0: all succeeded,
         1: some failed as expected for busy/no answer). sipp gives up (an error) after `run_limit_s` in all."""
         args = [f"{AST_IP}:{self.sip_port}", "-s", exten, "-m", str(calls), "-r", str(rate), "-d", str(duration_ms),
                 "-l", str(limit or calls), "-timeout", f"{run_limit_s}s", "-timeout_error"] + list(extra)
-        return self.sipp("uac_call.xml", CALLER_IP, *args, wait=wait)
+        return self.sipp(scenario, CALLER_IP, *args, wait=wait, port=port)
 
     def stop_proc(self, p):
         if p.poll() is None:

@@ -2,13 +2,15 @@
 """Benchmark of res_prom_rs inside a real Asterisk, next to Asterisk's own res_prometheus.
 
 1. Scrape latency, p50/p99, of both exporters in one Asterisk, scraped alternately (a fresh connection each time),
-   with 0 calls and then with N concurrent calls held up by sipp (default 200, i.e. 400 channels).
+   with 0 calls and then at each level of concurrent calls held up by sipp (default 200 and 400, i.e. 400 and 800
+   channels).
 2. Asterisk's CPU use (utime + stime of the process, /proc/PID/stat) at a steady call rate, with res_prom_rs loaded
    and scraped every 5 s, and with it unloaded; the two alternate, twice each, to even out the noise of a shared
    machine.
 
-Environment: ASTERISK_BIN, ASTERISK_MODULE as for live_test.py; BENCH_CALLS (200), BENCH_SCRAPES (300 per exporter
-and load), BENCH_CPS (20 calls/s), BENCH_HOLD_MS (5000), BENCH_CPU_SECONDS (45 per run), BENCH_SETTLE_SECONDS (65: wait
+Environment: ASTERISK_BIN, ASTERISK_MODULE, ASTERISK_CHANNEL as for live_test.py; BENCH_CALLS (200,400: the
+levels of concurrent calls, each measured on its own), BENCH_SCRAPES (300 per exporter
+and load), BENCH_CPS (20 calls/s), BENCH_HOLD_MS (5000), BENCH_CPU_SECONDS (45 per run), BENCH_CPU_PAIRS (3; 0: latency only), BENCH_SETTLE_SECONDS (65: wait
 after each module load, past the minute in which the app_queue/ConfBridge subscriptions learn their types). Prints a Markdown report.
 """
 
@@ -121,7 +123,7 @@ def main():
     if not binary or not module:
         print("bench: set ASTERISK_BIN and ASTERISK_MODULE")
         return 2
-    calls = env_int("BENCH_CALLS", 200)
+    levels = [int(c) for c in os.environ.get("BENCH_CALLS", "200,400").split(",") if c.strip()]
     skip_latency = os.environ.get("BENCH_CPU_ONLY")
     n = env_int("BENCH_SCRAPES", 300)
     cps = env_int("BENCH_CPS", 20)
@@ -148,28 +150,32 @@ def main():
         idle = latency(lab, n if not skip_latency else 5)
         rows.append((0, 0, idle))
         if skip_latency:
-            calls = 10
-        load = lab.call("answer", calls, rate=50, duration_ms=3600_000, limit=calls, wait=False, run_limit_s=7200)
-        deadline = time.time() + 60
-        while channels(lab) < 2 * calls and time.time() < deadline:
-            time.sleep(0.5)
-        busy_channels = channels(lab)
-        page = lab.scrape()
-        ours = sum(values(page, "asterisk_channels").values())
-        busy = latency(lab, n if not skip_latency else 5)
-        rows.append((calls, busy_channels, busy))
-        lab.stop_proc(load)
-        lab.cli("channel request hangup all", check=False)
-        deadline = time.time() + 30
-        while channels(lab) > 0 and time.time() < deadline:
-            time.sleep(0.5)
-        # A fresh phone for the steady load: the one that held the calls saw them torn down under it.
-        for p in list(lab.procs):
-            lab.stop_proc(p)
-        lab.sipp("sn:uas", h.CALLEE_IP, "-aa")
-        time.sleep(1)
+            levels = [10]
+        counted = []
+        for calls in levels:
+            print(f"bench: {calls} concurrent calls", file=sys.stderr)
+            load = lab.call("answer", calls, rate=50, duration_ms=3600_000, limit=calls, wait=False,
+                            run_limit_s=7200)
+            deadline = time.time() + 60 + calls / 10
+            while channels(lab) < 2 * calls and time.time() < deadline:
+                time.sleep(0.5)
+            busy_channels = channels(lab)
+            page = lab.scrape()
+            counted.append((sum(values(page, "asterisk_channels").values()), busy_channels))
+            busy = latency(lab, n if not skip_latency else 5)
+            rows.append((calls, busy_channels, busy))
+            lab.stop_proc(load)
+            lab.cli("channel request hangup all", check=False)
+            deadline = time.time() + 30
+            while channels(lab) > 0 and time.time() < deadline:
+                time.sleep(0.5)
+            # A fresh phone for what follows: the one that held the calls saw them torn down under it.
+            for p in list(lab.procs):
+                lab.stop_proc(p)
+            lab.sipp("sn:uas", h.CALLEE_IP, "-aa")
+            time.sleep(1)
 
-        report.append(f"Asterisk {version}, chan_pjsip, sipp on loopback; {n} scrapes of each exporter per row, "
+        report.append(f"Asterisk {version}, chan_{lab.tech.lower()}, sipp on loopback; {n} scrapes of each exporter per row, "
                       "alternating, a new connection each; time from request to the last byte.\n")
         report.append("| concurrent calls (channels) | exporter | p50 | p99 | page size |")
         report.append("|---|---|---|---|---|")
@@ -177,8 +183,11 @@ def main():
             for name in ("res_prom_rs", "res_prometheus"):
                 p50, p99, size = res[name]
                 report.append(f"| {c} ({ch}) | {name} | {p50:.2f} ms | {p99:.2f} ms | {size / 1024:.1f} KiB |")
-        report.append(f"\n(res_prom_rs counted {ours:.0f} channels on its page while Asterisk had {busy_channels}.)\n")
+        report.append("\n(" + "; ".join(f"res_prom_rs counted {ours:.0f} channels on its page while Asterisk had {ch}"
+                                         for ours, ch in counted) + ".)\n")
 
+        if env_int("BENCH_CPU_PAIRS", 3) == 0:  # latency only
+            return 0
         # CPU: a steady call rate, module loaded (and scraped) or not, alternating.
         steady = lab.call("answer", 10_000_000, rate=cps, duration_ms=hold, limit=cps * hold // 1000 * 2,
                           wait=False, run_limit_s=7200)
@@ -216,7 +225,7 @@ def main():
                       f"subscriptions handled {statistics.mean(msgs):.0f} Stasis messages/s.")
     finally:
         lab.close()
-    print("\n".join(report))
+        print("\n".join(report))
     return 0
 
 

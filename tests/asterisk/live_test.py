@@ -23,8 +23,11 @@ import astharness as h  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from livecheck import RESULTS, check, check_true, wait_for  # noqa: E402
 from astharness import value, values  # noqa: E402
+import chan_sip_check  # noqa: E402
+import zero_check  # noqa: E402
 
 SUMMARY = []
+T = "PJSIP"  # the channel driver under test (the lab's tech): PJSIP, or SIP for chan_sip
 
 
 def note(line):
@@ -64,7 +67,9 @@ def counter(page, family, labels):
 
 
 def run(binary, module, trace_dir):
+    global T
     lab = h.Lab(binary, module, {}, keep=bool(os.environ.get("PROM_RS_KEEP")))
+    T = lab.tech
     lab.prom_conf = {"port": lab.scrape_port, "sample_interval": "1s", "labels": "server=live-test"}
     lab.write_prom_conf(lab.prom_conf)
     sc = Scenario(lab, trace_dir)
@@ -73,7 +78,7 @@ def run(binary, module, trace_dir):
         lab.start()
         version = lab.cli("core show version").strip()
         print(f"live test: {version}")
-        note(f"{' '.join(version.split()[:2])}, chan_pjsip, phones: sipp {sipp_version()} on 127.0.0.0/8")
+        note(f"{' '.join(version.split()[:2])}, chan_{T.lower()}, phones: sipp {sipp_version()} on 127.0.0.0/8")
         check_true("module loaded at startup", "Running" in lab.cli("module show like res_prom_rs"))
 
         # The phones: one answers (and answers OPTIONS, so it qualifies), one is busy, one never answers, and a
@@ -86,8 +91,8 @@ def run(binary, module, trace_dir):
         print("scenario: qualify (a live phone, a phone that dies) and outbound registration")
         sc.trace("endpoints")
         doomed = lab.sipp("sn:uas", h.DEAD_IP, "-aa")
-        lab.cli("pjsip send register registrar")
-        up = lambda p, ep: value(p, f'asterisk_endpoint_up{{server="live-test",tech="PJSIP",endpoint="{ep}"}}')  # noqa
+        lab.cli("pjsip send register registrar" if T == "PJSIP" else "sip reload")
+        up = lambda p, ep: value(p, f'asterisk_endpoint_up{{server="live-test",tech="{T}",endpoint="{ep}"}}')  # noqa
         p = wait_for("both phones reachable, registered", lambda: (lambda p: p if (
             up(p, "callee") == 1 and up(p, "dead") == 1
             and 1.0 in values(p, "asterisk_outbound_registration_status").values()) else None)(sc.page()),
@@ -98,23 +103,31 @@ def run(binary, module, trace_dir):
                      timeout=20)
         p = p or sc.page()
         check("endpoint_up callee (answers OPTIONS)",
-              value(p, 'asterisk_endpoint_up{server="live-test",tech="PJSIP",endpoint="callee"}'), 1.0)
+              value(p, f'asterisk_endpoint_up{{server="live-test",tech="{T}",endpoint="callee"}}'), 1.0)
         check("endpoint_up dead (stopped answering)",
-              value(p, 'asterisk_endpoint_up{server="live-test",tech="PJSIP",endpoint="dead"}'), 0.0)
+              value(p, f'asterisk_endpoint_up{{server="live-test",tech="{T}",endpoint="dead"}}'), 0.0)
         check("endpoint_status callee reachable",
-              value(p, 'asterisk_endpoint_status{server="live-test",tech="PJSIP",endpoint="callee",'
+              value(p, f'asterisk_endpoint_status{{server="live-test",tech="{T}",endpoint="callee",'
                        'status="reachable"}'), 1.0)
         check("endpoint_status dead unreachable",
-              value(p, 'asterisk_endpoint_status{server="live-test",tech="PJSIP",endpoint="dead",'
+              value(p, f'asterisk_endpoint_status{{server="live-test",tech="{T}",endpoint="dead",'
                        'status="unreachable"}'), 1.0)
-        rtt = value(p, 'asterisk_endpoint_rtt_seconds{server="live-test",tech="PJSIP",endpoint="callee"}')
-        check_true("qualify round trip of callee", rtt is not None and 0 < rtt < 1, f"{rtt} s")
+        rtt = value(p, f'asterisk_endpoint_rtt_seconds{{server="live-test",tech="{T}",endpoint="callee"}}')
+        if T == "PJSIP":
+            check_true("qualify round trip of callee", rtt is not None and 0 < rtt < 1, f"{rtt} s")
+        else:  # the round trip chan_sip published with the status, as its log line says
+            said = re.findall(r"Peer 'callee' is now Reachable\. \((\d+)ms", lab.log_text())
+            check_true("qualify round trip of callee = chan_sip's (log)",
+                       rtt is not None and said and rtt == int(said[-1]) / 1000, f"{rtt} s vs {said} ms")
         check("no round trip for the dead peer",
-              value(p, 'asterisk_endpoint_rtt_seconds{server="live-test",tech="PJSIP",endpoint="dead"}'), None)
+              value(p, f'asterisk_endpoint_rtt_seconds{{server="live-test",tech="{T}",endpoint="dead"}}'), None)
         regs = values(p, "asterisk_outbound_registration_status")
         check_true("outbound registration registered", list(regs.values()) == [1.0], str(regs))
         note(f"endpoints: callee reachable (qualify rtt {rtt * 1000:.2f} ms), the phone that died unreachable, "
              f"outbound registration {'registered' if list(regs.values()) == [1.0] else regs}")
+
+        if T == "SIP":
+            chan_sip_check.run(lab, sc, note)
 
         print("scenario: calls (answered, busy, no answer)")
         sc.trace("calls")
@@ -128,34 +141,36 @@ def run(binary, module, trace_dir):
         check("dial results BUSY", d("asterisk_dial_results_total", 'server="live-test",dialstatus="BUSY"'), 3)
         check("dial results NOANSWER", d("asterisk_dial_results_total", 'server="live-test",dialstatus="NOANSWER"'),
               2)
-        created = d("asterisk_channels_created_total", 'server="live-test",tech="PJSIP"')
-        check("PJSIP channels created (2 per call)", created, 30)
-        hung = sum(v for k, v in values(p, "asterisk_channel_hangups_total").items() if 'tech="PJSIP"' in k) - sum(
-            v for k, v in values(base, "asterisk_channel_hangups_total").items() if 'tech="PJSIP"' in k)
-        check("PJSIP channels hung up", hung, 30)
+        created = d("asterisk_channels_created_total", f'server="live-test",tech="{T}"')
+        check(f"{T} channels created (2 per call)", created, 30)
+        hung = sum(v for k, v in values(p, "asterisk_channel_hangups_total").items() if f'tech="{T}"' in k) - sum(
+            v for k, v in values(base, "asterisk_channel_hangups_total").items() if f'tech="{T}"' in k)
+        check(f"{T} channels hung up", hung, 30)
         causes = {k: v - values(base, "asterisk_channel_hangups_total").get(k, 0)
                   for k, v in values(p, "asterisk_channel_hangups_total").items()}
         print(f"  hangup causes: { {k: v for k, v in causes.items() if v} }")
         # Answered calls: both legs NORMAL_CLEARING. Busy: the phone's 486 is USER_BUSY on both legs. Unanswered:
-        # the caller leg ends NORMAL_CLEARING (Hangup() after Dial), the cancelled callee leg carries no cause (0).
-        check("hangups NORMAL_CLEARING (20 answered legs + 2 unanswered callers)",
-              causes.get('{server="live-test",tech="PJSIP",cause="NORMAL_CLEARING"}'), 22)
+        # the caller leg ends NORMAL_CLEARING (Hangup() after Dial); the callee leg Dial cancelled carries no cause
+        # (0) on chan_pjsip and NORMAL_CLEARING on chan_sip.
+        cancelled = {"PJSIP": "NOTDEFINED", "SIP": "NORMAL_CLEARING"}[T]
+        check(f"hangups NORMAL_CLEARING (20 answered legs + 2 unanswered callers{' + 2 cancelled' if T == 'SIP' else ''})",
+              causes.get(f'{{server="live-test",tech="{T}",cause="NORMAL_CLEARING"}}'), 22 + 2 * (T == "SIP"))
         check("hangups USER_BUSY (both legs of 3 busy calls)",
-              causes.get('{server="live-test",tech="PJSIP",cause="USER_BUSY"}'), 6)
-        check("hangups NOTDEFINED (2 cancelled callee legs)",
-              causes.get('{server="live-test",tech="PJSIP",cause="NOTDEFINED"}'), 2)
+              causes.get(f'{{server="live-test",tech="{T}",cause="USER_BUSY"}}'), 6)
+        check(f"hangups {cancelled} of the 2 cancelled callee legs ({T})",
+              causes.get(f'{{server="live-test",tech="{T}",cause="NOTDEFINED"}}'), 2 if T == "PJSIP" else None)
         check("no channel left on the page", sum(values(p, "asterisk_channels").values()), 0)
         note("calls: 10 answered, 3 busy, 2 unanswered -> dial results ANSWER {:.0f}, BUSY {:.0f}, NOANSWER {:.0f}; "
-             "{:.0f} PJSIP channels created, {:.0f} hung up (NORMAL_CLEARING {:.0f}, USER_BUSY {:.0f}, "
+             f"{{:.0f}} {T} channels created, {{:.0f}} hung up (NORMAL_CLEARING {{:.0f}}, USER_BUSY {{:.0f}}, "
              "NOTDEFINED {:.0f})".format(
                  d("asterisk_dial_results_total", 'server="live-test",dialstatus="ANSWER"'),
                  d("asterisk_dial_results_total", 'server="live-test",dialstatus="BUSY"'),
                  d("asterisk_dial_results_total", 'server="live-test",dialstatus="NOANSWER"'), created, hung,
-                 causes.get('{server="live-test",tech="PJSIP",cause="NORMAL_CLEARING"}', 0),
-                 causes.get('{server="live-test",tech="PJSIP",cause="USER_BUSY"}', 0),
-                 causes.get('{server="live-test",tech="PJSIP",cause="NOTDEFINED"}', 0)))
-        ans = value(p, 'asterisk_channel_answered_duration_seconds_count{server="live-test",tech="PJSIP"}') or 0
-        ans0 = value(base, 'asterisk_channel_answered_duration_seconds_count{server="live-test",tech="PJSIP"}') or 0
+                 causes.get(f'{{server="live-test",tech="{T}",cause="NORMAL_CLEARING"}}', 0),
+                 causes.get(f'{{server="live-test",tech="{T}",cause="USER_BUSY"}}', 0),
+                 causes.get(f'{{server="live-test",tech="{T}",cause="NOTDEFINED"}}', 0)))
+        ans = value(p, f'asterisk_channel_answered_duration_seconds_count{{server="live-test",tech="{T}"}}') or 0
+        ans0 = value(base, f'asterisk_channel_answered_duration_seconds_count{{server="live-test",tech="{T}"}}') or 0
         check("answered channels (both legs of answered calls)", ans - ans0, 20)
         check("processed calls (ast_processed_calls, sampled)",
               wait_for("sampled processed calls", lambda: (lambda v: v if v and v >= 15 else None)(
@@ -181,14 +196,15 @@ def run(binary, module, trace_dir):
                for k, v in values(p, "asterisk_security_events_total").items()}
         sec = {k: v for k, v in sec.items() if v}
         print(f"  security events: {sec}")
-        # Each attempt: INVITE -> challenged (ChallengeSent), INVITE with a digest -> refused (ChallengeResponseFailed);
-        # for an unknown account each of the two INVITEs is also an InvalidAccountID.
-        check("security: challenge_sent (3 + 2 attempts)",
-              sec.get('{server="live-test",service="PJSIP",event="challenge_sent"}'), 5)
-        check("security: challenge_response_failed (3 wrong passwords + 2 unknown accounts)",
-              sec.get('{server="live-test",service="PJSIP",event="challenge_response_failed"}'), 5)
-        check("security: invalid_account_id (2 attempts x 2 INVITEs)",
-              sec.get('{server="live-test",service="PJSIP",event="invalid_account_id"}'), 4)
+        # Each attempt: INVITE -> challenged (ChallengeSent), INVITE with a digest -> refused. chan_pjsip reports the
+        # refusal as ChallengeResponseFailed and each INVITE of an unknown account also as InvalidAccountID;
+        # chan_sip (alwaysauthreject = yes) reports every refusal as InvalidPassword, for unknown accounts too.
+        want = {"PJSIP": {"challenge_sent": 5, "challenge_response_failed": 5, "invalid_account_id": 4},
+                "SIP": {"challenge_sent": 5, "invalid_password": 5}}[T]
+        for event, n in want.items():
+            check(f"security: {event} ({T})", sec.get(f'{{server="live-test",service="{T}",event="{event}"}}'), n)
+        check_true("security: no other event", set(sec) == {f'{{server="live-test",service="{T}",event="{e}"}}'
+                                                           for e in want}, str(sec))
         note("security: 3 wrong passwords, 2 unknown accounts -> " + ", ".join(
             f"{k.split('event=')[1].strip('}').strip(chr(34))} {v:.0f}" for k, v in sorted(sec.items())))
 
@@ -272,8 +288,8 @@ def run(binary, module, trace_dir):
             (value(p, 'asterisk_rtcp_rtt_seconds_count{server="live-test"}') or 0)
             - (value(base, 'asterisk_rtcp_rtt_seconds_count{server="live-test"}') or 0), n))
         check_true("per-endpoint RTCP jitter",
-                   value(p, 'asterisk_endpoint_rtcp_jitter_seconds{server="live-test",tech="PJSIP",'
-                            'endpoint="loopin"}') is not None)
+                   value(p, f'asterisk_endpoint_rtcp_jitter_seconds{{server="live-test",tech="{T}",'
+                            f'endpoint="{"loopin" if T == "PJSIP" else "loopout"}"}}') is not None)
 
         sc.trace("end")  # closes the last scenario's trace
         if trace_dir:
@@ -282,6 +298,7 @@ def run(binary, module, trace_dir):
                 shutil.copy(os.path.join(lab.dir, f"{name}.trace"), os.path.join(trace_dir, f"{name}.trace"))
             print(f"live test: traces written to {trace_dir}")
 
+        zero_check.run(lab, note)
         errors = [line for line in lab.log_text().splitlines() if "res_prom_rs" in line and "ERROR" in line]
         check("res_prom_rs errors in the Asterisk log", errors, [])
         lifecycle(lab, sc)
@@ -335,18 +352,18 @@ def lifecycle(lab, sc):
     for i in range(5):
         time.sleep(1)
         page = lab.scrape()
-        seen.append(counter(page, "asterisk_channels_created_total", 'server="live-test",tech="PJSIP"'))
+        seen.append(counter(page, "asterisk_channels_created_total", f'server="live-test",tech="{T}"'))
         lab.cli("module reload res_prom_rs.so")
     rc = lab.wait(load)
     check("sipp: every call of the reload run succeeded", rc, 0)
     p = sc.settle(timeout=30)
-    seen.append(counter(p, "asterisk_channels_created_total", 'server="live-test",tech="PJSIP"'))
+    seen.append(counter(p, "asterisk_channels_created_total", f'server="live-test",tech="{T}"'))
     check_true("counters never went back across reloads", all(a <= b for a, b in zip(seen, seen[1:])), str(seen))
     check("dial ANSWER after 5 reloads = calls placed", counter(p, "asterisk_dial_results_total",
                                                                 'server="live-test",dialstatus="ANSWER"'), calls)
-    check("PJSIP channels created after 5 reloads = 2 x calls", seen[-1], 2 * calls)
-    hung = sum(v for k, v in values(p, "asterisk_channel_hangups_total").items() if 'tech="PJSIP"' in k)
-    check("PJSIP hangups after 5 reloads = 2 x calls", hung, 2 * calls)
+    check(f"{T} channels created after 5 reloads = 2 x calls", seen[-1], 2 * calls)
+    hung = sum(v for k, v in values(p, "asterisk_channel_hangups_total").items() if f'tech="{T}"' in k)
+    check(f"{T} hangups after 5 reloads = 2 x calls", hung, 2 * calls)
     note("reloads: 5 module reloads during {} calls -> ANSWER {:.0f}, {:.0f} channels created, {:.0f} hung up".format(
         calls, counter(p, "asterisk_dial_results_total", 'server="live-test",dialstatus="ANSWER"'), seen[-1], hung))
 
@@ -367,7 +384,7 @@ def config_errors(lab):
     time.sleep(0.3)
     log = lab.log_text()
     check_true("reload with bad buckets refused, naming the key",
-               'invalid value "9,1" for key "buckets.asterisk_rtcp_mes"' in log)
+               'key "buckets.asterisk_rtcp_mes": invalid value "9,1"' in log)
     check_true("the running configuration keeps serving", "asterisk_channels" in lab.scrape())
     lab.cli("module unload res_prom_rs.so")
     lab.write_prom_conf(dict(good, port="99999"))
@@ -375,7 +392,7 @@ def config_errors(lab):
     time.sleep(0.3)
     check_true("load with port 99999 declined", "Unable to load" in out or "failed" in out.lower(), out.strip())
     check_true("the decline names the key and what is allowed",
-               'invalid value "99999" for key "port": expected a whole number from 1 to 65535' in lab.log_text())
+               'key "port": invalid value "99999": expected a whole number from 1 to 65535' in lab.log_text())
     lab.write_prom_conf(good)
     out = lab.cli("module load res_prom_rs.so", check=False)
     shown = lab.cli("module show like res_prom_rs")

@@ -167,7 +167,9 @@ class Lab:
         self.ctl = os.path.join(self.dir, "kamailio_ctl")
         self.cfg = os.path.join(self.dir, "kamailio.cfg")
         self.log_path = os.path.join(self.dir, "kamailio.log")
-        self.prom = [("port", self.scrape_port)] + list(prom)
+        # The scrape port unless the test sets "port" itself (the core refuses a key set twice).
+        own_port = any(k == "port" for k, _ in prom)
+        self.prom = ([] if own_port else [("port", self.scrape_port)]) + list(prom)
         self.proc = None
         self.log_file = None
         self.write_cfg()

@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kamharness as h  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from livecheck import RESULTS, check, check_true, wait_for  # noqa: E402
+import script_checks  # noqa: E402
 
 NOTES = []
 
@@ -196,7 +197,9 @@ def scenario_core_crash(lab):
     check_true("the supervisor logged the death and the restart", logged, logged.group(0) if logged else "")
     sipp_ok(lab, "OPTIONS while the core restarts", "options.xml", 10)
     check_true("Kamailio still running", lab.proc.poll() is None)
-    page = wait_for("the page again", lambda: lab.try_scrape(), timeout=15)
+    # The new core serves before its first sample lands: wait for the statistics, not just a page.
+    page = wait_for("the page again", lambda: (lambda p: p if p and "kamailio_core_rcv_requests" in p else None)(
+        lab.try_scrape()), timeout=15)
     check_true("page served again by a new core process", page is not None and "kamailio_core_rcv_requests" in page)
     new = re.search(r"by pid (\d+) \(core process\)", wait_for(
         "a new core pid", lambda: (lambda o: o if re.search(r"by pid (?!%d\b)\d+ \(core" % core_pid, o) else None)(
@@ -227,12 +230,17 @@ def scenario_sigterm_ours(lab):
 def scenario_bad_modparams(module, keep):
     print("scenario: a bad modparam stops Kamailio at startup, naming the key")
     cases = [
-        ("a port out of range", [("port", "99999")], r'key "port": expected a whole number from 1 to 65535'),
-        ("a bad group_mode", [("group_mode", 5)], r'modparam "group_mode": invalid value "5" for key "stats.group_mode"'),
+        ("a port out of range", [("port", "99999")],
+         r'key "port": invalid value "99999": expected a whole number from 1 to 65535'),
+        ("a bad group_mode", [("group_mode", 5)], r'modparam "group_mode": key "stats.group_mode": invalid value "5"'),
+        ("a key set twice", [("port", "9300"), ("port", "9301")], r'key "port": is set twice'),
+        ("a user name with ':'", [("auth_username", "a:b")], r'key "auth_username": invalid value "a:b"'),
+        ("a duration past the largest", [("sample_interval", "18446744073709551616s")],
+         r'key "sample_interval": invalid value "18446744073709551616s": expected a duration'),
         ("a bad duration", [("sample_interval", "soon")], r'key "sample_interval"'),
         ("set with an unknown key", [("set", "prot=1")], r'unknown key \(did you mean "port"\?\); allowed keys are'),
         ("auth_username without auth_password", [("auth_username", "prom")],
-         r'auth_username is set but neither auth_password nor auth_password_hash is; set both or neither'),
+         r'key "auth_username": is set but neither auth_password nor auth_password_hash is; set both or neither'),
         ("an unknown modparam", [("prot", 1)], r"parameter <prot> of type <2:int> not found in module <prom_rs>"),
     ]
     for what, params, want in cases:
@@ -311,6 +319,7 @@ def main():
         check_true(f"no error in the live scenarios ({type(e).__name__})", False, str(e)[:1500])
     finally:
         lab.close()
+    script_checks.run(module, keep, NOTES)  # metrics from the routing script (tests/kamailio/script_checks.py)
     for scenario in (scenario_bad_modparams, scenario_taken_port):
         try:
             scenario(module, keep)

@@ -16,12 +16,20 @@ use std::time::{Duration, Instant};
 pub const USER: &str = "exporter";
 pub const PASSWORD: &str = "Vd-s3cret-7f2a";
 
-/// The four tables the reader reads.
-pub const TABLES: [&str; 4] = [
+/// The tables the reader reads: the four of the live state, then those of the KPI families.
+pub const TABLES: [&str; 12] = [
     "vicidial_live_agents",
     "vicidial_auto_calls",
     "vicidial_closer_log",
     "recording_log",
+    "vicidial_campaigns",
+    "vicidial_campaign_stats",
+    "vicidial_hopper",
+    "vicidial_inbound_groups",
+    "vicidial_agent_log",
+    "vicidial_log",
+    "vicidial_statuses",
+    "vicidial_campaign_statuses",
 ];
 
 const SQL_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sql");
@@ -220,7 +228,7 @@ impl MariaDb {
         self.launch();
     }
 
-    /// Creates database `name` with the four tables of `schema`, and the read-only account with SELECT on exactly
+    /// Creates database `name` with the tables of `schema`, and the read-only account with SELECT on exactly
     /// those tables (and `user` with `password`, when another account is wanted).
     pub fn create_database(&self, name: &str, schema: Schema) {
         let mut c = self.root();
@@ -236,7 +244,7 @@ impl MariaDb {
         self.grant(name, USER, PASSWORD);
     }
 
-    /// Creates `user` (if needed) and grants it SELECT on the four tables of `db`.
+    /// Creates `user` (if needed) and grants it SELECT on the reader's tables of `db`.
     pub fn grant(&self, db: &str, user: &str, password: &str) {
         let mut c = self.root();
         for host in ["localhost", "127.0.0.1"] {
@@ -250,6 +258,19 @@ impl MariaDb {
                 c.query_drop(format!("GRANT SELECT ON {db}.{t} TO '{user}'@'{host}'"))
                     .unwrap();
             }
+        }
+    }
+
+    /// Waits, when the server's clock is less than `margin` past midnight, until it is (scenario rows of "today" are
+    /// up to a minute old).
+    pub fn wait_past_midnight(&self, margin: Duration) {
+        let since: u64 = self
+            .root()
+            .query_first("SELECT TIME_TO_SEC(CURTIME())")
+            .unwrap()
+            .unwrap_or(0);
+        if let Some(left) = margin.as_secs().checked_sub(since) {
+            std::thread::sleep(Duration::from_secs(left + 1));
         }
     }
 

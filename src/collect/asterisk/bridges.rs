@@ -4,7 +4,7 @@
 
 use crate::registry::metric::Gauge;
 use crate::registry::{Collect, Family, SeriesCap};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Bridges or conferences tracked at once.
@@ -28,6 +28,8 @@ struct BridgeRec {
 pub struct BridgeModel {
     bridges_table: Table<BridgeRec>,
     conferences_table: Table<AtomicI64>,
+    /// Bridges and conferences not tracked because their table held `MAX_TRACKED`.
+    untracked: [AtomicU64; 2],
     pub(crate) bridges: Family<Gauge>,
     pub(crate) bridged: Family<Gauge>,
     pub(crate) conferences: Family<Gauge>,
@@ -46,6 +48,7 @@ impl BridgeModel {
     /// Empty families; the unlabelled gauges start at 0 so they are always on the page.
     pub fn new(cap: &Arc<SeriesCap>) -> Self {
         let m = BridgeModel {
+            untracked: [AtomicU64::new(0), AtomicU64::new(0)],
             bridges_table: table(),
             conferences_table: table(),
             bridges: Family::new(
@@ -83,10 +86,23 @@ impl BridgeModel {
         m
     }
 
+    /// Bridges, then conferences, not tracked because their table was full (missing from the bridge and
+    /// ConfBridge gauges).
+    pub fn untracked(&self) -> (u64, u64) {
+        (
+            self.untracked[0].load(Ordering::Relaxed),
+            self.untracked[1].load(Ordering::Relaxed),
+        )
+    }
+
     /// A bridge was created (or seeded). A known id is ignored.
     pub fn created(&self, id: &str, technology: &str, invisible: bool) {
         let t = self.bridges_table.pin();
-        if t.len() >= MAX_TRACKED || t.contains_key(id) {
+        if t.contains_key(id) {
+            return;
+        }
+        if t.len() >= MAX_TRACKED {
+            self.untracked[0].fetch_add(1, Ordering::Relaxed);
             return;
         }
         let rec = BridgeRec {
@@ -151,7 +167,10 @@ impl BridgeModel {
             0 | 2 => {
                 let members = match t.get(conference) {
                     Some(m) => m,
-                    None if t.len() >= MAX_TRACKED => return Ok(()),
+                    None if t.len() >= MAX_TRACKED => {
+                        self.untracked[1].fetch_add(1, Ordering::Relaxed);
+                        return Ok(());
+                    }
                     None => {
                         let mut started = false;
                         let m = t.get_or_insert_with(conference.into(), || {

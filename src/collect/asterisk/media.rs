@@ -33,6 +33,8 @@ pub struct MediaBuckets {
 /// The RTCP families.
 pub struct MediaModel {
     latest: TupleMap<Latest>,
+    /// Reports of endpoints not tracked because `MAX_ENDPOINTS` endpoints were.
+    untracked: AtomicU64,
     pub(crate) jitter: Family<Histogram>,
     pub(crate) loss: Family<Histogram>,
     pub(crate) rtt: Family<Histogram>,
@@ -48,6 +50,7 @@ impl MediaModel {
         let d = &["direction"];
         let te = &["tech", "endpoint"];
         MediaModel {
+            untracked: AtomicU64::new(0),
             latest: tuple_map(),
             jitter: Family::new(
                 "asterisk_rtcp_jitter_seconds",
@@ -138,7 +141,10 @@ impl MediaModel {
         let latest = self.latest.pin();
         let cell = match latest.get(&LabelRef(&key)) {
             Some(c) => c,
-            None if latest.len() >= MAX_ENDPOINTS => return Ok(()),
+            None if latest.len() >= MAX_ENDPOINTS => {
+                self.untracked.fetch_add(1, Ordering::Relaxed);
+                return Ok(());
+            }
             None => latest.get_or_insert_with(LabelKey::new(&key), Latest::default),
         };
         cell.0[dir].store(jitter.to_bits(), Ordering::Relaxed);
@@ -153,6 +159,12 @@ impl MediaModel {
             self.ep_rtt.with(&key, |g| g.set(rtt));
         }
         Ok(())
+    }
+
+    /// Reports not kept per endpoint because `MAX_ENDPOINTS` endpoints already were (missing from the
+    /// `asterisk_endpoint_rtcp_*` gauges; the histograms still count them).
+    pub fn untracked(&self) -> u64 {
+        self.untracked.load(Ordering::Relaxed)
     }
 
     /// The families, in page order.

@@ -122,6 +122,19 @@ impl Model {
     pub fn cap(&self) -> usize {
         self.cap.get()
     }
+
+    /// For `prom_rs_untracked_total`: per fixed-size table of the model, the objects it did not track because it
+    /// was full. Every table the model bounds is listed, so no cap drops anything silently.
+    pub fn untracked(&self) -> [(&'static str, u64); 5] {
+        let (bridges, conferences) = self.bridges.untracked();
+        [
+            ("channels", self.channels.untracked()),
+            ("bridges", bridges),
+            ("conferences", conferences),
+            ("rtcp_endpoints", self.media.untracked()),
+            ("queue_callers", self.queues.untracked()),
+        ]
+    }
 }
 
 impl EventCollector for Model {

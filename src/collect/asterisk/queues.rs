@@ -5,6 +5,7 @@
 
 use crate::registry::metric::{Buckets, Counter, Gauge, Histogram};
 use crate::registry::{tuple_map, Collect, Family, LabelKey, LabelRef, SeriesCap, TupleMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Waiting callers tracked at once.
@@ -13,6 +14,8 @@ const MAX_WAITING: usize = 100_000;
 /// Queue families and the callers currently waiting.
 pub struct QueueModel {
     waiting: TupleMap<i64>,
+    /// Joins not tracked because `MAX_WAITING` callers were already waiting.
+    untracked: AtomicU64,
     pub(crate) callers: Family<Gauge>,
     pub(crate) joined: Family<Counter>,
     pub(crate) abandoned: Family<Counter>,
@@ -24,6 +27,7 @@ impl QueueModel {
     pub fn new(cap: &Arc<SeriesCap>, wait: Buckets) -> Self {
         let q = &["queue"];
         QueueModel {
+            untracked: AtomicU64::new(0),
             waiting: tuple_map(),
             callers: Family::new(
                 "asterisk_queue_callers",
@@ -66,15 +70,25 @@ impl QueueModel {
         }
     }
 
+    /// Callers whose join was not tracked because the waiting table was full (they are missing from
+    /// `asterisk_queue_callers` and `asterisk_queue_wait_seconds`).
+    pub fn untracked(&self) -> u64 {
+        self.untracked.load(Ordering::Relaxed)
+    }
+
     /// 0 join, 1 leave, 2 abandon.
     pub fn caller(&self, queue: &str, uniqueid: &str, kind: i32, ts_us: i64) -> Result<(), String> {
         match kind {
             0 => {
                 self.joined.with(&[queue], |c| c.inc());
                 let w = self.waiting.pin();
-                if w.len() < MAX_WAITING
-                    && w.try_insert(LabelKey::new(&[queue, uniqueid]), ts_us)
-                        .is_ok()
+                if w.len() >= MAX_WAITING {
+                    if !w.contains_key(&LabelRef(&[queue, uniqueid])) {
+                        self.untracked.fetch_add(1, Ordering::Relaxed);
+                    }
+                } else if w
+                    .try_insert(LabelKey::new(&[queue, uniqueid]), ts_us)
+                    .is_ok()
                 {
                     self.callers.with(&[queue], |g| g.add(1.0));
                 }

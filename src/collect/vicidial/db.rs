@@ -1,11 +1,13 @@
-//! The database side of the reader: one connection with every network step bounded, the four queries, and the
-//! classification of failures into what an operator has to do about them.
+//! The database side of the reader: one connection with every network step bounded, the four live-state queries
+//! (the KPI queries are in [`super::kpi_db`]), and the classification of failures into what an operator has to do
+//! about them.
 //!
 //! Client: the `mysql` crate (the maintained synchronous MySQL/MariaDB driver; `mysql_async` and `sqlx` need an
 //! async runtime we do not want inside the PBX), used as one `Conn` and never as a `Pool` (`Pool::new` opens ten
 //! connections at once), built without TLS so no OpenSSL is linked into the host. A connection is dropped after any
 //! error: a timed-out or interrupted exchange leaves it out of sync.
 
+use super::kpi_db::{self, KpiState};
 use super::snapshot::{AgentRow, GroupRow, Reading};
 use crate::clock::secs;
 use crate::config::VicidialConfig;
@@ -228,7 +230,8 @@ impl Db {
         })
     }
 
-    fn rows(
+    /// Runs one query on `table` (named in errors), unless `stopped()`.
+    pub(super) fn rows(
         &mut self,
         cfg: &VicidialConfig,
         stopped: &dyn Fn() -> bool,
@@ -244,12 +247,13 @@ impl Db {
             .map_err(|e| classify(e, cfg, &format!("query on {table}"), Some(table)))
     }
 
-    /// Runs the four queries. `server_ip` limits agents and auto calls to one dialer (a bound parameter). Gives up
-    /// before the next query once `stopped()` says so.
+    /// Runs the four live-state queries, then the KPI ones. `server_ip` limits agents and auto calls to one dialer
+    /// (a bound parameter). Gives up before the next query once `stopped()` says so.
     pub fn read(
         &mut self,
         cfg: &VicidialConfig,
         stopped: &dyn Fn() -> bool,
+        kpi: &mut KpiState,
     ) -> Result<Reading, Failure> {
         let ip = cfg.server_ip.map(|ip| ip.to_string());
         let (filter, params) = match &ip {
@@ -320,11 +324,13 @@ impl Db {
                 queue_seconds: number(&r, 3),
             })
             .collect();
+        let kpi = kpi_db::read(self, cfg, stopped, kpi)?;
         Ok(Reading {
             agents,
             auto_calls,
             closer,
             recordings_missing,
+            kpi,
         })
     }
 }
@@ -334,7 +340,7 @@ fn value(r: &Row, i: usize) -> &Value {
 }
 
 /// A text column (NULL is empty; bytes that are not UTF-8 are replaced, never refused).
-fn text(r: &Row, i: usize) -> String {
+pub(super) fn text(r: &Row, i: usize) -> String {
     match value(r, i) {
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Int(n) => n.to_string(),
@@ -344,7 +350,7 @@ fn text(r: &Row, i: usize) -> String {
 }
 
 /// A numeric column; DECIMAL arrives as text.
-fn opt_number(r: &Row, i: usize) -> Option<f64> {
+pub(super) fn opt_number(r: &Row, i: usize) -> Option<f64> {
     match value(r, i) {
         Value::Int(n) => Some(*n as f64),
         Value::UInt(n) => Some(*n as f64),
@@ -355,7 +361,7 @@ fn opt_number(r: &Row, i: usize) -> Option<f64> {
     }
 }
 
-fn number(r: &Row, i: usize) -> f64 {
+pub(super) fn number(r: &Row, i: usize) -> f64 {
     opt_number(r, i).unwrap_or(0.0)
 }
 

@@ -10,6 +10,8 @@
 //! reading was. Every other family is served as usual.
 
 mod db;
+pub mod kpi;
+mod kpi_db;
 mod session;
 pub mod snapshot;
 

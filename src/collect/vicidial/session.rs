@@ -2,10 +2,12 @@
 //! runner does the looping, backoff and logging.
 
 use super::db::{target, Db, Failure};
+use super::kpi_db::KpiState;
 use super::snapshot::Snapshot;
 use super::Published;
 use crate::collect::poller::{PollError, Polled, Session};
 use crate::config::VicidialConfig;
+use crate::log::log;
 use crate::worker::Stop;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,8 @@ pub(super) struct ReaderSession {
     cfg: VicidialConfig,
     published: Arc<Published>,
     db: Option<Db>,
+    /// KPI groups switched off and the 30-day window's closed days, kept across polls and reconnections.
+    kpi: KpiState,
 }
 
 impl ReaderSession {
@@ -25,6 +29,7 @@ impl ReaderSession {
             cfg,
             published,
             db: None,
+            kpi: KpiState::default(),
         }
     }
 
@@ -62,8 +67,11 @@ impl Session for ReaderSession {
             let Some(conn) = self.db.as_mut() else {
                 return Err(Failure::Stopped);
             };
-            conn.read(&self.cfg, &|| stop.is_set())
+            conn.read(&self.cfg, &|| stop.is_set(), &mut self.kpi)
         })();
+        for (level, line) in std::mem::take(&mut self.kpi.events) {
+            log(level, &format!("ViciDial reader ({}): {line}", self.who()));
+        }
         let reading = match outcome {
             Ok(r) => r,
             Err(Failure::Stopped) => return Err(PollError::Stopped),

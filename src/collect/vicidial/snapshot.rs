@@ -1,9 +1,11 @@
-//! One complete reading of the ViciDial tables, turned into the eight `vicidial_*` families.
+//! One complete reading of the ViciDial tables, turned into the `vicidial_*` families (the live state here, the
+//! KPI families in [`super::kpi`]).
 //!
 //! A snapshot is built on the reader thread from plain rows (no database types here, so it is unit-tested without a
 //! server), with every label set escaped once. The scrape only walks the prepared lines: rendering a snapshot costs
 //! the same as copying its bytes, whatever the database is doing.
 
+use super::kpi::{self, KpiReading};
 use crate::registry::render::{render_labels, Kind, PageWriter};
 use crate::registry::Collect;
 use crate::status::numbers::CallCenter;
@@ -16,7 +18,7 @@ pub const AGENT_STATUSES: &[&str] = &[
 ];
 
 /// A family's fixed parts.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct FamilyDef {
     /// Metric name.
     pub name: &'static str,
@@ -36,8 +38,26 @@ pub(crate) const RECORDINGS_MISSING: usize = 5;
 pub(crate) const INBOUND_LAST_HOUR: usize = 6;
 pub(crate) const QUEUE_WAIT_AVG: usize = 7;
 
+/// How many families there are: the live state's, then the KPI families.
+pub const FAMILY_COUNT: usize = LIVE.len() + kpi::FAMILIES.len();
+
 /// The ViciDial families, in page order.
-pub const FAMILIES: [FamilyDef; 8] = [
+pub const FAMILIES: [FamilyDef; FAMILY_COUNT] = {
+    let mut all = [LIVE[0]; FAMILY_COUNT];
+    let mut i = 0;
+    while i < FAMILY_COUNT {
+        all[i] = if i < LIVE.len() {
+            LIVE[i]
+        } else {
+            kpi::FAMILIES[i - LIVE.len()]
+        };
+        i += 1;
+    }
+    all
+};
+
+/// The live-state families.
+const LIVE: [FamilyDef; 8] = [
     FamilyDef {
         name: "vicidial_agents",
         help: "Logged-in ViciDial agents by campaign and status (every status listed for each campaign with agents; DISPO = READY or PAUSED still holding a lead).",
@@ -131,6 +151,8 @@ pub struct Reading {
     pub closer: Vec<GroupRow>,
     /// Missing recordings.
     pub recordings_missing: u64,
+    /// The KPI tables.
+    pub kpi: KpiReading,
 }
 
 /// Sample lines of one family: pre-escaped labels and the value.
@@ -140,7 +162,7 @@ pub type Rows = Vec<(Box<str>, f64)>;
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Per family (indexed like [`FAMILIES`]).
-    pub rows: [Rows; 8],
+    pub rows: [Rows; FAMILY_COUNT],
     /// The few numbers the status page shows.
     pub summary: CallCenter,
 }
@@ -181,7 +203,7 @@ fn summary(r: &Reading) -> CallCenter {
 }
 
 /// Collects one family's series in label order, refusing new ones past the cap.
-struct Builder {
+pub(super) struct Builder {
     cap: usize,
     series: BTreeMap<Vec<String>, f64>,
     dropped: u64,
@@ -196,7 +218,7 @@ impl Builder {
         }
     }
     /// Sets or merges one series: `merge(old, new)` when the label set is already there.
-    fn put(&mut self, labels: &[&str], v: f64, merge: fn(f64, f64) -> f64) {
+    pub(super) fn put(&mut self, labels: &[&str], v: f64, merge: fn(f64, f64) -> f64) {
         let key: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
         if let Some(old) = self.series.get_mut(&key) {
             *old = merge(*old, v);
@@ -216,10 +238,10 @@ impl Builder {
     }
 }
 
-fn add(a: f64, b: f64) -> f64 {
+pub(super) fn add(a: f64, b: f64) -> f64 {
     a + b
 }
-fn keep(a: f64, _: f64) -> f64 {
+pub(super) fn keep(a: f64, _: f64) -> f64 {
     a
 }
 fn max(a: f64, b: f64) -> f64 {
@@ -229,8 +251,8 @@ fn max(a: f64, b: f64) -> f64 {
 impl Snapshot {
     /// Builds the families from one reading, at most `cap` series each. Returns the snapshot and, per family, the
     /// series dropped by the cap.
-    pub fn build(r: &Reading, cap: usize) -> (Snapshot, [u64; 8]) {
-        let mut b: [Builder; 8] = std::array::from_fn(|_| Builder::new(cap));
+    pub fn build(r: &Reading, cap: usize) -> (Snapshot, [u64; FAMILY_COUNT]) {
+        let mut b: [Builder; FAMILY_COUNT] = std::array::from_fn(|_| Builder::new(cap));
         // Every status of every campaign that has agents, so "nobody waiting in campaign X" is a 0, not a gap.
         let mut campaigns: Vec<&str> = r.agents.iter().map(|a| a.campaign.as_str()).collect();
         campaigns.sort_unstable();
@@ -268,7 +290,8 @@ impl Snapshot {
                 b[QUEUE_WAIT_AVG].put(&[c], sum / n as f64, keep);
             }
         }
-        let mut dropped = [0u64; 8];
+        kpi::build(&r.kpi, &mut b);
+        let mut dropped = [0u64; FAMILY_COUNT];
         let mut snap = Snapshot {
             summary: summary(r),
             ..Snapshot::default()
@@ -360,7 +383,7 @@ mod tests {
             ..Reading::default()
         };
         let (s, dropped) = Snapshot::build(&r, 100);
-        assert_eq!(dropped, [0; 8]);
+        assert_eq!(dropped, [0; FAMILY_COUNT]);
         let p = page(&s);
         assert!(
             p.contains("vicidial_agents{campaign=\"C1\",status=\"PAUSED\"} 2\n"),
