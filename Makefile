@@ -118,7 +118,8 @@ test-asterisk-build: ## Build a test Asterisk 22 from Debian's source package in
 	nice scripts/build-test-asterisk.sh
 	@echo "then: make test-asterisk ASTERISK_PREFIX=$$(scripts/build-test-asterisk.sh --print-prefix)"
 
-# Section 7 of the benchmarks compares this tree with a build of BENCH_BASE (a commit), side by side in one run.
+# Sections 7 and 9 of the benchmarks compare this tree with a build of BENCH_BASE (a commit), side by side in one run
+# (BENCH_SECTIONS=9 runs section 9 alone and puts it in place in BENCHMARKS.md).
 BENCH_BASE       ?= HEAD~1
 BENCH_BASE_DIR   := target/bench-base
 

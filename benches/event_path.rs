@@ -4,12 +4,14 @@
 //! Sections: (1) event path on one thread, (2) two-thread scaling, (3) full-page render at 10k and 100k series,
 //! (4) scrape latency under event load, (5) resident memory of the reference host at 10k series, (6) the ViciDial
 //! reader's poll and the scrape during a poll (a private MariaDB; skipped with the reason when none can start),
-//! (7) this build against an earlier commit's build (`BENCH_BASE_LIB`), (8) events during a slow reload.
+//! (7) this build against an earlier commit's build (`BENCH_BASE_LIB`), (8) events during a slow reload, (9) big pages
+//! (a small scrape during full renders, memory with slow readers) against the same earlier build.
 //!
 //! Environment: `PROM_RS_LIB` (the cdylib, default `target/release/libres_prom_rs.so`), `PROM_RS_HOST` (default
 //! `build/prom_host`), `BENCH_REPORT` (output, default `BENCHMARKS.md` in the crate root), `BENCH_BASE_LIB` and `BENCH_BASE` (the
 //! earlier build for section 7 and its commit), `BENCH_QUICK=1` (a tenth
-//! of the iterations, for trying changes; do not publish those figures).
+//! of the iterations, for trying changes; do not publish those figures), `BENCH_SECTIONS=9` (section 9 alone, put in
+//! place in the existing report).
 
 // Calls the built library's C ABI through dlopen: unsafe by nature (Cargo.toml denies it elsewhere).
 #![allow(unsafe_code)]
@@ -43,6 +45,10 @@ fn main() {
     };
     let lib = lib_path();
     let api = Api::load(&lib).unwrap_or_else(|e| panic!("{e} (run `make` first)"));
+    if std::env::var("BENCH_SECTIONS").as_deref() == Ok("9") {
+        only_section_9(&api, quick);
+        return;
+    }
     let machine = Machine::probe();
     let port = || free_port().expect("a free port on 127.0.0.1");
 
@@ -99,6 +105,8 @@ fn main() {
     let previous = support::previous::section(&api, 7, plan.iters);
     progress("[8] events during a slow reload");
     let reload = support::previous::reload_section(&api);
+    progress("[9] big pages against an earlier commit's build");
+    let bigpage = support::bigpage::section(&api, quick);
 
     let results = Results {
         events: event_rows,
@@ -134,6 +142,7 @@ fn main() {
         + &vicidial
         + &previous
         + &reload
+        + &bigpage
         + &asterisk
         + &kamailio;
     std::fs::write(&out, &text).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
@@ -171,4 +180,20 @@ fn host_memory(host_bin: &Path, lib: &Path) -> Result<(host::HostRun, host::Host
     })();
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// `BENCH_SECTIONS=9`: run section 9 alone and put it in place of the report's section 9 (or before the in-Asterisk
+/// figures), leaving the other sections as they were.
+fn only_section_9(api: &Api, quick: bool) {
+    progress("[9] big pages against an earlier commit's build (alone)");
+    let section = support::bigpage::section(api, quick);
+    let out = std::env::var_os("BENCH_REPORT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md"));
+    let old = std::fs::read_to_string(&out).unwrap_or_default();
+    let tail_at = old.find("\n## Inside Asterisk").unwrap_or(old.len());
+    let start = old.find("\n## 9. ").unwrap_or(tail_at);
+    let text = format!("{}{}{}", &old[..start], section, &old[tail_at..]);
+    std::fs::write(&out, &text).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
+    print!("{section}");
 }

@@ -11,6 +11,9 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need="$need 
 command -v prometheus >/dev/null 2>&1 || case "$need" in *prometheus*) ;; *) need="$need prometheus" ;; esac
 command -v chromium >/dev/null 2>&1 || need="$need chromium fonts-dejavu-core"
 [ -x /usr/bin/fail2ban-server ] && [ -x /usr/bin/fail2ban-client ] || need="$need fail2ban"
+# tests/https.rs: certificates made with the openssl CLI, checked with curl.
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
+command -v curl >/dev/null 2>&1 || need="$need curl"
 if [ -z "$need" ]; then
     echo "test dependencies: all present"
     exit 0

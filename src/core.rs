@@ -12,7 +12,9 @@ use crate::collect::selfmetrics::SelfMetrics;
 use crate::collect::{pollers, EventCollector, HealthRow, Poller};
 use crate::config::Config;
 use crate::event::{Event, KINDS, KIND_STAT};
-use crate::http::{BasicAuth, HttpError, HttpServer, HttpSettings, PageSource};
+use crate::http::{
+    BasicAuth, HttpError, HttpServer, HttpSettings, PageSource, Password, TlsServer,
+};
 use crate::log::{log, Level};
 use crate::registry::metric::Buckets;
 use crate::registry::render::{escape_label_value, PageWriter};
@@ -35,6 +37,8 @@ pub enum CoreError {
     Http(HttpError),
     /// The trace file could not be opened.
     Trace(std::path::PathBuf, std::io::Error),
+    /// A certificate or key file (checked when the configuration was read) cannot be used now.
+    Tls(crate::http::TlsError),
 }
 
 impl std::fmt::Display for CoreError {
@@ -47,6 +51,7 @@ impl std::fmt::Display for CoreError {
                 "key \"trace_file\": cannot open {} for appending: {e}",
                 crate::config::values::quoted(&p.to_string_lossy())
             ),
+            CoreError::Tls(e) => write!(f, "{e}"),
         }
     }
 }
@@ -278,15 +283,20 @@ pub struct Core {
     tracing: AtomicBool,
 }
 
-fn http_settings(cfg: &Config) -> HttpSettings {
-    HttpSettings {
-        bind: cfg.listen_addr(),
-        uri: cfg.uri.clone(),
-        auth: cfg.auth.as_ref().map(|(u, p)| BasicAuth {
-            username: u.clone(),
-            password: p.clone(),
-        }),
-    }
+/// The server's settings; certificate files are read here, at every start and reload (renewals are picked up).
+fn http_settings(cfg: &Config) -> Result<HttpSettings, CoreError> {
+    let tls = match &cfg.tls {
+        Some(t) => Some(TlsServer::load(t).map_err(CoreError::Tls)?),
+        None => None,
+    };
+    let mut s = HttpSettings::new(cfg.listen_addr(), cfg.uri.clone());
+    s.auth = cfg.auth.as_ref().map(|(u, p)| match p {
+        Password::Plain(p) => BasicAuth::plain(u.clone(), p.clone()),
+        Password::Bcrypt(h) => BasicAuth::bcrypt(u.clone(), h.clone()),
+    });
+    s.acl = cfg.acl.clone();
+    s.tls = tls;
+    Ok(s)
 }
 
 impl Core {
@@ -302,7 +312,7 @@ impl Core {
         };
         let http = if cfg.enabled {
             let source: Arc<dyn PageSource> = shared.clone();
-            Some(HttpServer::start(http_settings(&cfg), source).map_err(CoreError::Http)?)
+            Some(HttpServer::start(http_settings(&cfg)?, source).map_err(CoreError::Http)?)
         } else {
             log(Level::Notice, "enabled = no: not serving metrics");
             None
@@ -310,7 +320,12 @@ impl Core {
         if let Some(h) = &http {
             log(
                 Level::Notice,
-                &format!("serving metrics on http://{}{}", h.local_addr(), cfg.uri),
+                &format!(
+                    "serving metrics on {}://{}{}",
+                    if cfg.tls.is_some() { "https" } else { "http" },
+                    h.local_addr(),
+                    cfg.uri
+                ),
             );
         }
         let mut slots: Vec<PollerSlot> = shared
@@ -352,7 +367,7 @@ impl Core {
     /// this holds.
     pub fn reload(&self, cfg: Config) -> Result<(), CoreError> {
         let mut run = lock(&self.running);
-        let new_settings = http_settings(&cfg);
+        let new_settings = http_settings(&cfg)?;
         let rebind =
             cfg.enabled && (run.http.is_none() || run.cfg.listen_addr() != cfg.listen_addr());
         let new_http = if rebind {
@@ -473,7 +488,16 @@ impl Core {
         let run = lock(&self.running);
         let s = &self.shared;
         let listen = match &run.http {
-            Some(h) => format!("http://{}{}", h.local_addr(), run.cfg.uri),
+            Some(h) => format!(
+                "{}://{}{}",
+                if run.cfg.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                },
+                h.local_addr(),
+                run.cfg.uri
+            ),
             None => "not serving (enabled = no)".into(),
         };
         let last = s.selfm.last_scrape();

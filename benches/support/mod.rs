@@ -1,6 +1,7 @@
 //! The pieces of the `event_path` benchmark, one file per concern.
 
 pub mod baseline;
+pub mod bigpage;
 pub mod events;
 pub mod ffi;
 pub mod host;

@@ -30,7 +30,7 @@ struct prom_rs_kam_shared *prom_rs_kam_shm;
 
 /* Every key of the core (src/config/mod.rs KEYS, buckets.FAMILY once per histogram family), then the spellings of
  * OpenSIPS's prometheus module for the statistics keys, then `set` ("KEY=VALUE", for any key). tests/kamailio
- * checks this list against the core's. */
+ * checks this list against the core's. Keys added later follow `set` (the numbers only name the trampolines). */
 #define PROM_RS_KAM_KEYS(X) \
 	X(0, "enabled") X(1, "bindaddr") X(2, "port") X(3, "uri") X(4, "auth_username") X(5, "auth_password") \
 	X(6, "tls_cert") X(7, "tls_key") X(8, "labels") X(9, "max_series_per_family") X(10, "sample_interval") \
@@ -46,7 +46,9 @@ struct prom_rs_kam_shared *prom_rs_kam_shm;
 	X(41, "buckets.asterisk_rtcp_rtt_seconds") X(42, "buckets.asterisk_rtcp_mes") \
 	X(43, "buckets.asterisk_queue_wait_seconds") X(44, "buckets.prom_rs_scrape_duration_seconds") \
 	X(45, "statistics") X(46, "prefix") X(47, "group_mode") X(48, "set") \
-	X(49, "fail2ban.socket") X(50, "fail2ban.jails")
+	X(49, "fail2ban.socket") X(50, "fail2ban.jails") \
+	X(51, "auth_password_hash") X(52, "acl") X(53, "tls_client_ca") X(54, "tls_client_auth") \
+	X(55, "tls_min_version")
 
 /* Defaults of this host, applied in mod_init to the keys no modparam set (the core refuses a key set twice). */
 static const char *const host_defaults[][2] = {

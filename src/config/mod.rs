@@ -5,6 +5,7 @@
 //! and what is allowed; [`ConfigBuilder::finish`] then checks the keys that only make sense together.
 
 mod files;
+mod http;
 mod query;
 pub mod values;
 
@@ -188,8 +189,12 @@ pub struct Config {
     pub port: u16,
     /// Scrape path.
     pub uri: String,
-    /// HTTP Basic credentials (username, password).
-    pub auth: Option<(String, String)>,
+    /// HTTP Basic credentials (username, plain password or bcrypt hash).
+    pub auth: Option<(String, crate::http::Password)>,
+    /// Peers allowed to connect (`acl`; empty: everyone).
+    pub acl: crate::http::Acl,
+    /// HTTPS (`tls_*`); plain HTTP when `None`.
+    pub tls: Option<crate::http::TlsSettings>,
     /// Constant labels on every series.
     pub labels: Vec<(String, String)>,
     /// Cardinality cap per family.
@@ -222,6 +227,8 @@ impl Default for Config {
             port: 9101,
             uri: "/metrics".into(),
             auth: None,
+            acl: crate::http::Acl::default(),
+            tls: None,
             labels: Vec::new(),
             max_series_per_family: 10_000,
             sample_interval: Duration::from_secs(5),
@@ -309,7 +316,7 @@ impl std::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECRET_KEYS: &[&str] = &["auth_password", "vicidial.password"];
+const SECRET_KEYS: &[&str] = &["auth_password", "auth_password_hash", "vicidial.password"];
 
 /// Every key accepted, for the unknown-key message (`buckets.FAMILY` is listed as a pattern).
 pub const KEYS: &[&str] = &[
@@ -319,8 +326,13 @@ pub const KEYS: &[&str] = &[
     "uri",
     "auth_username",
     "auth_password",
+    "auth_password_hash",
+    "acl",
     "tls_cert",
     "tls_key",
+    "tls_client_ca",
+    "tls_client_auth",
+    "tls_min_version",
     "labels",
     "max_series_per_family",
     "sample_interval",
@@ -363,7 +375,7 @@ pub struct ConfigBuilder {
     cfg: Config,
     auth_username: Option<String>,
     auth_password: Option<String>,
-    tls: (Option<PathBuf>, Option<PathBuf>),
+    http: http::HttpKeys,
     /// The keys set so far, lower case.
     seen: BTreeSet<String>,
 }
@@ -407,6 +419,9 @@ impl ConfigBuilder {
             value: Some(shown.clone()),
             message,
         };
+        if let Some(r) = self.http.set(&key_l, value) {
+            return r.map_err(fail);
+        }
         let c = &mut self.cfg;
         match key_l.as_str() {
             "enabled" => c.enabled = v::boolean(value).map_err(fail)?,
@@ -415,12 +430,6 @@ impl ConfigBuilder {
             "uri" => c.uri = v::uri(value).map_err(fail)?,
             "auth_username" => self.auth_username = Some(user_name(value).map_err(fail)?),
             "auth_password" => self.auth_password = Some(secret(value, false).map_err(fail)?),
-            "tls_cert" => {
-                self.tls.0 = Some(PathBuf::from(nonempty(value, "a file path").map_err(fail)?))
-            }
-            "tls_key" => {
-                self.tls.1 = Some(PathBuf::from(nonempty(value, "a file path").map_err(fail)?))
-            }
             "labels" => c.labels = v::label_pairs(value, RESERVED_LABELS).map_err(fail)?,
             "max_series_per_family" => {
                 c.max_series_per_family = v::integer(value, 1, 10_000_000).map_err(fail)? as usize
@@ -550,15 +559,18 @@ impl ConfigBuilder {
     /// set (so a host can point at its line) and the partner it lacks.
     pub fn finish(&self) -> Result<Config, ConfigError> {
         let mut cfg = self.resolved();
-        cfg.auth = match (&self.auth_username, &self.auth_password) {
-            (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+        cfg.acl = self.http.acl();
+        cfg.tls = self.http.tls()?;
+        cfg.auth = match (
+            &self.auth_username,
+            self.http.password(self.auth_password.as_ref())?,
+        ) {
+            (Some(u), Some(p)) => Some((u.clone(), p)),
             (None, None) => None,
-            (Some(_), None) => {
-                return Err(pair_error(
-                    "auth_username",
-                    "is set but auth_password is not; set both or neither",
-                ))
-            }
+            (Some(_), None) => return Err(pair_error(
+                "auth_username",
+                "is set but neither auth_password nor auth_password_hash is; set both or neither",
+            )),
             (None, Some(_)) => {
                 return Err(pair_error(
                     "auth_password",
@@ -566,17 +578,6 @@ impl ConfigBuilder {
                 ))
             }
         };
-        match &self.tls {
-            (None, None) => {}
-            (Some(_), None) => return Err(pair_error("tls_cert", "is set but tls_key is not; set both or neither")),
-            (None, Some(_)) => return Err(pair_error("tls_key", "is set but tls_cert is not; set both or neither")),
-            (Some(_), Some(_)) => {
-                return Err(pair_error(
-                    "tls_cert",
-                    "HTTPS is not built into this version; leave tls_cert/tls_key unset and terminate TLS in front of the port (nginx, stunnel), or keep bindaddr on loopback",
-                ))
-            }
-        }
         if cfg.vicidial.enabled && cfg.vicidial.query_timeout >= cfg.vicidial.interval {
             return Err(pair_error(
                 "vicidial.query_timeout",
@@ -828,7 +829,10 @@ mod tests {
             assert!(e.contains("(hidden)"), "{e}");
         }
         let c = build(&[("auth_username", "prom"), ("auth_password", "p w")]).unwrap();
-        assert_eq!(c.auth, Some(("prom".into(), "p w".into())));
+        assert_eq!(
+            c.auth,
+            Some(("prom".into(), crate::http::Password::Plain("p w".into())))
+        );
         assert!(build(&[("vicidial.password", "x\n")]).is_err());
         assert_eq!(
             build(&[("vicidial.password", "")])
@@ -867,14 +871,17 @@ mod tests {
     fn pairs_must_come_together() {
         assert_eq!(
             build(&[("auth_username", "u")]).unwrap_err().to_string(),
-            "key \"auth_username\": is set but auth_password is not; set both or neither"
+            "key \"auth_username\": is set but neither auth_password nor auth_password_hash is; set both or neither"
         );
         assert!(build(&[("tls_key", "/k")])
             .unwrap_err()
             .to_string()
             .starts_with("key \"tls_key\": is set but tls_cert is not"));
         let c = build(&[("auth_username", "u"), ("auth_password", "p")]).unwrap();
-        assert_eq!(c.auth, Some(("u".into(), "p".into())));
+        assert_eq!(
+            c.auth,
+            Some(("u".into(), crate::http::Password::Plain("p".into())))
+        );
         assert!(build(&[("tls_cert", "/a")]).is_err());
     }
 
@@ -886,10 +893,13 @@ mod tests {
             "uri" => "/m",
             "labels" => "server=a",
             "phone_fleet" => "1-2",
-            "vicidial.socket" | "fail2ban.socket" | "trace_file" | "tls_cert" | "tls_key" => {
-                "/tmp/x"
-            }
+            "vicidial.socket" | "fail2ban.socket" | "trace_file" | "tls_cert" | "tls_key"
+            | "tls_client_ca" => "/tmp/x",
             "fail2ban.jails" => "asterisk, sshd",
+            "acl" => "deny 0.0.0.0/0, permit 127.0.0.1",
+            "auth_password_hash" => "$2y$04$9wC1CvtOyfn7d1CQ0Fh3.uQ2oH0W2UQ9yYa1R4NK8zHy.hSx9tQ7u",
+            "tls_client_auth" => "require",
+            "tls_min_version" => "TLS12",
             k if k.ends_with("interval") || k.ends_with("timeout") => "2s",
             "buckets.FAMILY" => "1,2",
             "stats.group_mode" => "2",

@@ -193,7 +193,7 @@ pub extern "C" fn prom_rs_config_free(cfg: *mut prom_rs_config) {
 fn core_error(e: CoreError) -> prom_rs_result {
     let code = match e {
         CoreError::Http(_) => PROM_RS_ERR_BIND,
-        CoreError::Trace(..) => PROM_RS_ERR_IO,
+        CoreError::Trace(..) | CoreError::Tls(_) => PROM_RS_ERR_IO,
     };
     fail(code, e.to_string())
 }

@@ -1,18 +1,28 @@
 //! From a parsed request to a response: method and body checks, auth, routes.
+//!
+//! Only cheap decisions are taken here, on the event loop; pages and bcrypt verifications become [`Job`]s run by
+//! the pool (see `pool.rs`).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Instant;
-
-use super::negotiate::{accepts_gzip, check_basic, choose_format, collect_params};
+use super::auth::Check;
+use super::negotiate::{accepts_gzip, choose_format, collect_params};
+use super::pool::Job;
 use super::request::{Request, Version};
-use super::response::{gzip, Response};
+use super::response::Response;
 use super::{HttpSettings, PageSource};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A response plus how to send it.
 #[derive(Debug)]
 pub(crate) struct Answer {
     /// What to send.
     pub response: Response,
+    /// How to send it.
+    pub how: How,
+}
+
+/// How an answer is sent, decided from the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct How {
     /// `HEAD`: send the head only.
     pub head_only: bool,
     /// Keep the connection open afterwards.
@@ -26,70 +36,64 @@ impl Answer {
     pub fn closing(response: Response) -> Answer {
         Answer {
             response,
-            head_only: false,
-            keep_alive: false,
-            http10: false,
+            how: How {
+                head_only: false,
+                keep_alive: false,
+                http10: false,
+            },
         }
     }
 }
 
-/// Answer one request. A panic in the page source becomes a `500`.
-pub(crate) fn answer(req: &Request, settings: &HttpSettings, source: &dyn PageSource) -> Answer {
-    let http10 = req.version == Version::Http10;
+/// What to do with a request.
+pub(crate) enum Reply {
+    /// Answer at once.
+    Now(Answer),
+    /// Answer once `job` is done (a page: send it; a verification: decide again).
+    Later(Job, How),
+}
+
+/// Decide on one request.
+pub(crate) fn answer(req: &Request, settings: &HttpSettings) -> Reply {
     let has_body = match req.has_body() {
         Ok(b) => b,
-        Err(_) => return Answer::closing(Response::plain(400)),
+        Err(_) => return Reply::Now(Answer::closing(Response::plain(400))),
     };
-    // We never read a body, so a request announcing one ends the connection.
-    let keep_alive = req.keep_alive() && !has_body;
-    let head_only = req.method == "HEAD";
-    let response = if req.method != "GET" && !head_only {
-        Response::plain(405).with("Allow", "GET, HEAD")
-    } else if has_body {
-        Response::plain(400)
-    } else if settings
-        .auth
-        .as_ref()
-        .is_some_and(|a| !check_basic(req.header("authorization"), a))
-    {
-        Response::plain(401).with("WWW-Authenticate", "Basic realm=\"res_prom_rs\"")
-    } else {
-        match catch_unwind(AssertUnwindSafe(|| route(req, settings, source))) {
-            Ok(r) => r,
-            Err(_) => return Answer::closing(Response::plain(500)),
+    let how = How {
+        head_only: req.method == "HEAD",
+        // We never read a body, so a request announcing one ends the connection.
+        keep_alive: req.keep_alive() && !has_body,
+        http10: req.version == Version::Http10,
+    };
+    let now = |response| Reply::Now(Answer { response, how });
+    if req.method != "GET" && !how.head_only {
+        return now(Response::plain(405).with("Allow", "GET, HEAD"));
+    }
+    if has_body {
+        return now(Response::plain(400));
+    }
+    if let Some(auth) = &settings.auth {
+        match auth.check(req.header("authorization")) {
+            Check::Allowed => {}
+            Check::Denied => {
+                return now(
+                    Response::plain(401).with("WWW-Authenticate", "Basic realm=\"res_prom_rs\"")
+                )
+            }
+            Check::Verify(v) => return Reply::Later(Job::Verify(v), how),
         }
-    };
-    Answer {
-        response,
-        head_only,
-        keep_alive,
-        http10,
     }
-}
-
-fn route(req: &Request, settings: &HttpSettings, source: &dyn PageSource) -> Response {
     if req.path == settings.uri {
-        metrics(req, source)
+        let job = Job::Metrics {
+            format: choose_format(req.headers_named("accept")),
+            collect: collect_params(&req.query),
+            gzip: accepts_gzip(req.headers_named("accept-encoding")),
+        };
+        Reply::Later(job, how)
     } else if req.path == "/" {
-        Response::new(200, "text/html; charset=utf-8", source.render_landing())
+        Reply::Later(Job::Landing, how)
     } else {
-        Response::plain(404)
-    }
-}
-
-fn metrics(req: &Request, source: &dyn PageSource) -> Response {
-    let start = Instant::now();
-    let format = choose_format(req.headers_named("accept"));
-    let gz = accepts_gzip(req.headers_named("accept-encoding"));
-    let collect = collect_params(&req.query);
-    let page = source.render_metrics(format, &collect);
-    let body = if gz { gzip(&page) } else { page };
-    source.record_scrape(start.elapsed().as_secs_f64());
-    let r = Response::new(200, format.content_type(), body).with("Vary", "Accept-Encoding");
-    if gz {
-        r.with("Content-Encoding", "gzip")
-    } else {
-        r
+        now(Response::plain(404))
     }
 }
 
@@ -104,115 +108,92 @@ mod tests {
     use super::super::BasicAuth;
     use super::*;
     use crate::registry::Format;
-    use std::sync::Mutex;
 
-    #[derive(Default)]
-    struct Src {
-        seen: Mutex<Vec<(Format, Vec<String>)>>,
-    }
-    impl PageSource for Src {
-        fn render_metrics(&self, f: Format, c: &[String]) -> Vec<u8> {
-            self.seen.lock().unwrap().push((f, c.to_vec()));
-            if c.iter().any(|s| s == "panic") {
-                panic!("boom");
-            }
-            b"m 1\n".to_vec()
-        }
-        fn render_landing(&self) -> Vec<u8> {
-            b"<html></html>".to_vec()
-        }
-        fn record_request(&self, _: u16) {}
-        fn record_scrape(&self, _: f64) {}
-    }
-
-    fn ans(raw: &str, settings: &HttpSettings, src: &Src) -> Answer {
+    fn reply(raw: &str, settings: &HttpSettings) -> Reply {
         let Parsed::Complete(req, _) = parse_head(raw.as_bytes(), 8192) else {
             panic!("{raw}")
         };
-        answer(&req, settings, src)
+        answer(&req, settings)
+    }
+
+    fn status(raw: &str, settings: &HttpSettings) -> (u16, bool) {
+        match reply(raw, settings) {
+            Reply::Now(a) => (a.response.status, a.how.keep_alive),
+            Reply::Later(..) => (0, true),
+        }
     }
 
     fn settings(uri: &str) -> HttpSettings {
-        HttpSettings {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            uri: uri.into(),
-            auth: None,
-        }
+        HttpSettings::new("127.0.0.1:0".parse().unwrap(), uri)
     }
 
     #[test]
     fn routes() {
-        let src = Src::default();
         let s = settings("/metrics");
+        assert!(matches!(
+            reply("GET /metrics HTTP/1.1\r\n\r\n", &s),
+            Reply::Later(Job::Metrics { .. }, _)
+        ));
+        assert_eq!(status("GET /metrics/ HTTP/1.1\r\n\r\n", &s).0, 404);
+        assert!(matches!(
+            reply("GET /?x HTTP/1.1\r\n\r\n", &s),
+            Reply::Later(Job::Landing, _)
+        ));
+        let Reply::Later(_, how) = reply("HEAD /metrics HTTP/1.0\r\n\r\n", &s) else {
+            panic!()
+        };
+        assert!(how.head_only && !how.keep_alive && how.http10);
         assert_eq!(
-            ans("GET /metrics HTTP/1.1\r\n\r\n", &s, &src)
-                .response
-                .status,
-            200
+            status("POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\n", &s),
+            (405, false)
         );
         assert_eq!(
-            ans("GET /metrics/ HTTP/1.1\r\n\r\n", &s, &src)
-                .response
-                .status,
-            404
+            status(
+                "GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                &s
+            ),
+            (400, false)
         );
-        assert_eq!(
-            ans("GET /?x HTTP/1.1\r\n\r\n", &s, &src).response.body,
-            b"<html></html>"
-        );
-        let a = ans("HEAD /metrics HTTP/1.0\r\n\r\n", &s, &src);
-        assert!(a.head_only && !a.keep_alive && a.http10);
-        let a = ans(
-            "POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\n",
-            &s,
-            &src,
-        );
-        assert_eq!(a.response.status, 405);
-        assert!(!a.keep_alive);
-        let a = ans(
-            "GET /metrics HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-            &s,
-            &src,
-        );
-        assert_eq!((a.response.status, a.keep_alive), (400, false));
         // uri "/" wins over the landing page
         let s = settings("/");
-        let a = ans(
-            "GET /?collect[]=a HTTP/1.1\r\nAccept: application/openmetrics-text\r\n\r\n",
+        let r = reply(
+            "GET /?collect[]=a HTTP/1.1\r\nAccept: application/openmetrics-text\r\nAccept-Encoding: gzip\r\n\r\n",
             &s,
-            &src,
         );
-        assert_eq!(a.response.body, b"m 1\n");
-        let last = src.seen.lock().unwrap().last().cloned().unwrap();
-        assert_eq!(last, (Format::OpenMetrics100, vec!["a".to_string()]));
-    }
-
-    #[test]
-    fn source_panic_is_500() {
-        let src = Src::default();
-        let a = ans(
-            "GET /metrics?collect[]=panic HTTP/1.1\r\n\r\n",
-            &settings("/metrics"),
-            &src,
+        let Reply::Later(
+            Job::Metrics {
+                format,
+                collect,
+                gzip,
+            },
+            _,
+        ) = r
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (format, collect, gzip),
+            (Format::OpenMetrics100, vec!["a".to_string()], true)
         );
-        assert_eq!((a.response.status, a.keep_alive), (500, false));
     }
 
     #[test]
     fn auth_on_every_route() {
-        let src = Src::default();
         let mut s = settings("/metrics");
-        s.auth = Some(BasicAuth {
-            username: "a".into(),
-            password: "b".into(),
-        });
+        s.auth = Some(BasicAuth::plain("a", "b"));
         for path in ["/metrics", "/", "/nope"] {
-            let a = ans(&format!("GET {path} HTTP/1.1\r\n\r\n"), &s, &src);
-            assert_eq!(a.response.status, 401);
-            assert!(a.keep_alive);
+            assert_eq!(
+                status(&format!("GET {path} HTTP/1.1\r\n\r\n"), &s),
+                (401, true)
+            );
         }
         // "a:b" = YTpi
         let ok = "GET /metrics HTTP/1.1\r\nAuthorization: Basic YTpi\r\n\r\n";
-        assert_eq!(ans(ok, &s, &src).response.status, 200);
+        assert!(matches!(
+            reply(ok, &s),
+            Reply::Later(Job::Metrics { .. }, _)
+        ));
+        s.auth = Some(BasicAuth::bcrypt("a", bcrypt::hash("b", 4).unwrap()));
+        assert!(matches!(reply(ok, &s), Reply::Later(Job::Verify(_), _)));
     }
 }

@@ -1,13 +1,24 @@
-//! Scrape endpoint: a small, bounded HTTP/1.1 server on one `mio` thread.
+//! Scrape endpoint: a small, bounded HTTP/1.1 (and HTTPS) server on one `mio`
+//! thread, with pages rendered off that thread.
 //!
 //! The server runs inside the host process (a PBX), so it is built to be
 //! predictable rather than fast:
 //!
-//! * exactly one thread (named `prom_rs-http`), joined by [`HttpServer::stop`]
+//! * one event-loop thread (named `prom_rs-http`) and a pool of three (two
+//!   `prom_rs-render`, one `prom_rs-auth`), all joined by [`HttpServer::stop`]
 //!   and by `Drop`, so no code of ours runs after `stop` returns;
-//! * every resource is bounded: open connections, request-head size, the time
-//!   a request head may take, keep-alive idle time and the time a response may
-//!   take to drain (see [`Limits`]);
+//! * the event loop never renders: pages are rendered by the pool (full pages
+//!   on one thread, `collect[]` and landing pages on the other, so a small
+//!   scrape never waits behind a big one), concurrent requests for the same
+//!   page share one render, and each connection sends the shared bytes;
+//! * every resource is bounded: open connections (in all and per peer
+//!   address), request-head size, the time a request head may take (shorter
+//!   when the table is nearly full), keep-alive idle time and the time a
+//!   response may take to drain (see [`Limits`]);
+//! * a full table makes room instead of refusing: the connection that has
+//!   waited longest without sending a complete request goes first, and a
+//!   kept-alive scraper's connection is among the last (see `server.rs`);
+//! * an access list ([`Acl`]) is checked at accept, before anything is read;
 //! * only `GET` and `HEAD` without a body are served; everything else gets a
 //!   short error response;
 //! * the thread body runs under `catch_unwind`: a panic (ours or the page
@@ -18,23 +29,32 @@
 //! Routes: the configured metrics path ([`HttpSettings::uri`]), `/` (landing
 //! page, unless the metrics path is `/`), anything else is `404`.
 
+mod acl;
+mod auth;
 mod conn;
 mod handler;
 mod negotiate;
+mod pool;
 mod request;
 mod response;
 mod server;
+mod tls;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use acl::{Acl, AclRule};
+pub use auth::{BasicAuth, Password};
 pub use server::{HttpServer, THREAD_NAME};
+pub use tls::{ClientAuth, TlsError, TlsServer, TlsSettings, TlsVersion};
 
 use crate::registry::Format;
 
-/// What the server asks the rest of the core for. Implemented by the core;
-/// called on the HTTP thread only, one call at a time.
+/// What the server asks the rest of the core for. Implemented by the core.
+/// The render calls run on the server's render threads (two, so two calls
+/// may run at once: a full page and a `collect[]` or landing page);
+/// `record_request` runs on the event-loop thread.
 pub trait PageSource: Send + Sync + 'static {
     /// Render the metrics page. `collect` is the list of `collect[]` query
     /// values (family-name prefixes, percent-decoded, empty values dropped;
@@ -51,26 +71,8 @@ pub trait PageSource: Send + Sync + 'static {
     fn record_scrape(&self, seconds: f64);
 }
 
-/// HTTP Basic credentials required on every route when set.
-#[derive(Clone, PartialEq, Eq)]
-pub struct BasicAuth {
-    /// Expected user name.
-    pub username: String,
-    /// Expected password. Never printed by `Debug` and never logged.
-    pub password: String,
-}
-
-impl fmt::Debug for BasicAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicAuth")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
 /// Settings the server runs with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct HttpSettings {
     /// Address to listen on. Changing it needs a new server (see
     /// [`HttpServer::update`]).
@@ -80,6 +82,23 @@ pub struct HttpSettings {
     pub uri: String,
     /// Credentials required on every route, if any.
     pub auth: Option<BasicAuth>,
+    /// Peers allowed to connect.
+    pub acl: Acl,
+    /// Serve HTTPS with this setup (plain HTTP when `None`).
+    pub tls: Option<TlsServer>,
+}
+
+impl HttpSettings {
+    /// Plain HTTP on `bind`, metrics at `uri`, no credentials, every peer allowed.
+    pub fn new(bind: SocketAddr, uri: impl Into<String>) -> HttpSettings {
+        HttpSettings {
+            bind,
+            uri: uri.into(),
+            auth: None,
+            acl: Acl::default(),
+            tls: None,
+        }
+    }
 }
 
 /// Why the server could not start.
@@ -124,9 +143,15 @@ impl std::error::Error for HttpError {
     }
 }
 
-/// Most connections open at once; connections accepted beyond this are
-/// closed at once without an answer.
+/// Most connections open at once; a connection accepted beyond this takes
+/// the place of the one [`HttpServer`] finds least useful (see the module
+/// documentation).
 pub const MAX_CONNECTIONS: usize = 512;
+/// Most connections open at once from one peer address; beyond it the
+/// peer's own least useful connection makes room.
+pub const MAX_PER_PEER: usize = 256;
+/// The head timeout while the table is at least three quarters full.
+pub const PRESSURE_HEAD_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest request head (request line + headers) accepted, in bytes;
 /// a longer head is answered with `431` and the connection closed.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
@@ -154,6 +179,10 @@ pub const LINGER: Duration = Duration::from_secs(2);
 pub struct Limits {
     /// See [`MAX_CONNECTIONS`].
     pub max_connections: usize,
+    /// See [`MAX_PER_PEER`].
+    pub max_per_peer: usize,
+    /// See [`PRESSURE_HEAD_TIMEOUT`].
+    pub pressure_head_timeout: Duration,
     /// See [`MAX_HEAD_BYTES`].
     pub max_head_bytes: usize,
     /// See [`HEAD_TIMEOUT`].
@@ -172,6 +201,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: MAX_CONNECTIONS,
+            max_per_peer: MAX_PER_PEER,
+            pressure_head_timeout: PRESSURE_HEAD_TIMEOUT,
             max_head_bytes: MAX_HEAD_BYTES,
             head_timeout: HEAD_TIMEOUT,
             idle_timeout: IDLE_TIMEOUT,
@@ -188,18 +219,12 @@ mod tests {
 
     #[test]
     fn basic_auth_debug_hides_password() {
-        let a = BasicAuth {
-            username: "u".into(),
-            password: "hunter2".into(),
-        };
+        let a = BasicAuth::plain("u", "hunter2");
         let s = format!("{:?}", a);
         assert!(s.contains("\"u\""));
         assert!(!s.contains("hunter2"));
-        let settings = HttpSettings {
-            bind: "127.0.0.1:1".parse().unwrap(),
-            uri: "/metrics".into(),
-            auth: Some(a),
-        };
+        let mut settings = HttpSettings::new("127.0.0.1:1".parse().unwrap(), "/metrics");
+        settings.auth = Some(a);
         assert!(!format!("{:?}", settings).contains("hunter2"));
     }
 

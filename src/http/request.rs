@@ -290,4 +290,6 @@ fn parse_complete(head: &[u8]) -> Result<Request, ParseError> {
 }
 
 #[cfg(test)]
+mod props;
+#[cfg(test)]
 mod tests;

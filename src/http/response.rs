@@ -1,18 +1,19 @@
 //! Response building and serialisation.
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A response ready to be serialised onto a connection.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Response {
     /// Status code.
     pub status: u16,
     /// Extra header fields (`Content-Length`, `Date` and `Connection` are added
-    /// by [`Response::write_to`]).
+    /// by [`Response::write_head`]).
     pub headers: Vec<(&'static str, String)>,
-    /// Body (the full one also for `HEAD`, so `Content-Length` is right).
-    pub body: Vec<u8>,
+    /// Body (the full one also for `HEAD`, so `Content-Length` is right); shared by every connection sending it.
+    pub body: Arc<Vec<u8>>,
 }
 
 impl Response {
@@ -21,7 +22,7 @@ impl Response {
         Response {
             status,
             headers: vec![("Content-Type", content_type.to_string())],
-            body,
+            body: Arc::new(body),
         }
     }
 
@@ -37,11 +38,11 @@ impl Response {
         self
     }
 
-    /// Serialise status line, headers and (unless `head_only`) body onto `out`.
+    /// Serialise status line and headers onto `out` (the body is sent from [`Response::body`] as it is).
     /// `keep_alive` selects the `Connection` header; `http10` whether the
     /// client needs `Connection: keep-alive` spelled out.
-    pub fn write_to(&self, out: &mut Vec<u8>, head_only: bool, keep_alive: bool, http10: bool) {
-        out.reserve(256 + if head_only { 0 } else { self.body.len() });
+    pub fn write_head(&self, out: &mut Vec<u8>, keep_alive: bool, http10: bool) {
+        out.reserve(256);
         // Writing into a Vec cannot fail.
         let _ = write!(out, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
         let _ = write!(out, "Date: {}\r\n", http_date(SystemTime::now()));
@@ -55,9 +56,6 @@ impl Response {
             out.extend_from_slice(b"Connection: keep-alive\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        if !head_only {
-            out.extend_from_slice(&self.body);
-        }
     }
 }
 
@@ -72,6 +70,7 @@ pub(crate) fn reason(status: u16) -> &'static str {
         408 => "Request Timeout",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
         _ => "Unknown",
     }
@@ -142,7 +141,8 @@ mod tests {
     fn serialise() {
         let r = Response::plain(404).with("X-A", "b");
         let mut out = Vec::new();
-        r.write_to(&mut out, false, false, false);
+        r.write_head(&mut out, false, false);
+        out.extend_from_slice(&r.body);
         let s = String::from_utf8(out).unwrap();
         assert!(s.starts_with("HTTP/1.1 404 Not Found\r\nDate: "), "{s}");
         assert!(
@@ -151,7 +151,7 @@ mod tests {
         );
         assert!(s.contains("\r\nContent-Length: 14\r\nConnection: close\r\n\r\n404 Not Found\n"));
         let mut out = Vec::new();
-        r.write_to(&mut out, true, true, true);
+        r.write_head(&mut out, true, true);
         let s = String::from_utf8(out).unwrap();
         assert!(
             s.ends_with("Content-Length: 14\r\nConnection: keep-alive\r\n\r\n"),

@@ -1,7 +1,8 @@
 //! The server handle and its single event-loop thread.
 
+use std::collections::HashMap;
 use std::io::ErrorKind;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -12,6 +13,8 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::conn::{Conn, Ctx, Step};
+use super::pool::Pool;
+use super::tls::Transport;
 use super::{HttpError, HttpSettings, Limits, PageSource};
 
 /// Name of the server thread (visible in `/proc/<pid>/task/*/comm`).
@@ -44,8 +47,10 @@ impl Shared {
 /// Dropping the handle stops the server like [`HttpServer::stop`].
 pub struct HttpServer {
     shared: Arc<Shared>,
-    waker: Waker,
+    waker: Arc<Waker>,
     thread: Option<JoinHandle<()>>,
+    pool: Arc<Pool>,
+    pool_threads: Vec<JoinHandle<()>>,
     local_addr: SocketAddr,
 }
 
@@ -60,7 +65,8 @@ impl std::fmt::Debug for HttpServer {
 
 impl HttpServer {
     /// Bind `settings.bind` and start the server thread (named `prom_rs-http`)
-    /// with the production [`Limits`].
+    /// and its pool threads (two `prom_rs-render`, one `prom_rs-auth`) with
+    /// the production [`Limits`].
     ///
     /// The socket gets `SO_REUSEADDR` (as std and mio set it on Unix) but not
     /// `SO_REUSEPORT`, so a port owned by another socket fails with
@@ -93,35 +99,48 @@ impl HttpServer {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)
             .map_err(HttpError::Spawn)?;
-        let waker = Waker::new(poll.registry(), WAKER).map_err(HttpError::Spawn)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(HttpError::Spawn)?);
+        let (pool, pool_threads) =
+            Pool::start(Arc::clone(&source), Arc::clone(&waker)).map_err(HttpError::Spawn)?;
         let shared = Arc::new(Shared {
             settings: Mutex::new(Arc::new(settings)),
             stop: AtomicBool::new(false),
             running: AtomicBool::new(true),
         });
         let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
+        let thread_pool = Arc::clone(&pool);
+        let spawned = std::thread::Builder::new()
             .name(THREAD_NAME.to_string())
             .spawn(move || {
                 let shared = thread_shared;
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
-                    event_loop(poll, listener, &shared, &*source, limits);
+                    event_loop(poll, listener, &shared, &*source, &thread_pool, limits);
                 }));
                 shared.running.store(false, Ordering::Release);
                 // Dropping a panic payload could itself panic; keep that in here too.
                 let _ = catch_unwind(AssertUnwindSafe(move || drop(outcome)));
-            })
-            .map_err(HttpError::Spawn)?;
+            });
+        let thread = match spawned {
+            Ok(t) => t,
+            Err(e) => {
+                pool.stop_and_join(pool_threads);
+                return Err(HttpError::Spawn(e));
+            }
+        };
         Ok(HttpServer {
             shared,
             waker,
             thread: Some(thread),
+            pool,
+            pool_threads,
             local_addr,
         })
     }
 
-    /// Replace the metrics path and credentials; takes effect for the next
-    /// request. `settings.bind` is ignored: a new address needs a new server.
+    /// Replace the metrics path, credentials, access list and TLS setup
+    /// (renewed certificates); credentials and path take effect for the next
+    /// request, the access list and TLS setup for the next connection.
+    /// `settings.bind` is ignored: a new address needs a new server.
     pub fn update(&self, settings: HttpSettings) {
         *self
             .shared
@@ -146,7 +165,8 @@ impl HttpServer {
     }
 
     /// Stop serving: wake the thread, close every connection and the
-    /// listener, and join the thread. Once this returns no code of the server
+    /// listener, and join the thread and the pool threads (a render in
+    /// progress finishes first). Once this returns no code of the server
     /// runs any more and the port can be bound again at once.
     pub fn stop(mut self) {
         self.shutdown();
@@ -158,6 +178,8 @@ impl HttpServer {
             // If waking fails the thread still sees `stop` within one poll interval.
             let _ = self.waker.wake();
             let _ = thread.join();
+            self.pool
+                .stop_and_join(std::mem::take(&mut self.pool_threads));
         }
     }
 }
@@ -168,16 +190,18 @@ impl Drop for HttpServer {
     }
 }
 
-/// Connection table: slots reused through a free list.
+/// Connection table: slots reused through a free list, with a count of connections per peer address.
 struct Slots {
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     open: usize,
+    per_peer: HashMap<IpAddr, usize>,
 }
 
 impl Slots {
     fn insert(&mut self, conn: Conn) -> usize {
         self.open += 1;
+        *self.per_peer.entry(conn.peer()).or_default() += 1;
         match self.free.pop() {
             Some(i) => {
                 self.conns[i] = Some(conn);
@@ -196,10 +220,10 @@ impl Slots {
         i: usize,
         ctx: &Ctx<'_>,
         again: &mut Vec<usize>,
-        f: impl FnOnce(&mut Conn, &Ctx<'_>) -> Step,
+        f: impl FnOnce(&mut Conn, &Ctx<'_>, usize) -> Step,
     ) {
         let step = match self.conns.get_mut(i).and_then(Option::as_mut) {
-            Some(conn) => f(conn, ctx),
+            Some(conn) => f(conn, ctx, i),
             None => return,
         };
         match step {
@@ -211,10 +235,33 @@ impl Slots {
     }
 
     fn remove(&mut self, i: usize) {
-        if self.conns.get_mut(i).and_then(Option::take).is_some() {
+        if let Some(conn) = self.conns.get_mut(i).and_then(Option::take) {
             self.open -= 1;
             self.free.push(i);
+            if let Some(n) = self.per_peer.get_mut(&conn.peer()) {
+                *n -= 1;
+                if *n == 0 {
+                    self.per_peer.remove(&conn.peer());
+                }
+            }
         }
+    }
+
+    fn peer_count(&self, peer: IpAddr) -> usize {
+        self.per_peer.get(&peer).copied().unwrap_or(0)
+    }
+
+    /// The connection to close to make room (of `peer` only, if given): one lingering after its answer, else the
+    /// one that has waited longest for a complete request head, else the longest idle kept-alive one, else the one
+    /// answered longest ago (a client that does not read).
+    fn victim(&self, peer: Option<IpAddr>) -> Option<usize> {
+        self.conns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
+            .filter(|(_, c)| peer.is_none_or(|p| c.peer() == p))
+            .min_by_key(|(_, c)| c.phase())
+            .map(|(i, _)| i)
     }
 }
 
@@ -223,6 +270,7 @@ fn event_loop(
     listener: TcpListener,
     shared: &Shared,
     source: &dyn PageSource,
+    pool: &Pool,
     limits: Limits,
 ) {
     let mut events = Events::with_capacity(256);
@@ -230,6 +278,7 @@ fn event_loop(
         conns: Vec::new(),
         free: Vec::new(),
         open: 0,
+        per_peer: HashMap::new(),
     };
     let mut accept_pending = false;
     // Connections that yielded with work left; driven again next iteration.
@@ -256,9 +305,18 @@ fn event_loop(
         let ctx = Ctx {
             settings: &settings,
             source,
+            pool,
             limits: &limits,
             now: Instant::now(),
+            pressure: slots.open * 4 >= limits.max_connections * 3,
         };
+        for done in pool.take_done() {
+            for &i in &done.waiters {
+                slots.drive(i, &ctx, &mut again, |c, ctx, me| {
+                    c.deliver(done.id, &done.outcome, ctx, me)
+                });
+            }
+        }
         let mut listener_ready = accept_pending;
         for i in std::mem::take(&mut again) {
             slots.drive(i, &ctx, &mut again, Conn::drive);
@@ -271,7 +329,7 @@ fn event_loop(
             }
         }
         if listener_ready {
-            accept_pending = accept(&listener, &poll, &mut slots, &ctx);
+            accept_pending = accept(&listener, &poll, &mut slots, &ctx, &mut again);
         }
         if ctx.now.duration_since(last_sweep) >= sweep_every {
             last_sweep = ctx.now;
@@ -284,22 +342,55 @@ fn event_loop(
 
 /// Accept waiting connections. Returns whether accepting should be retried
 /// soon without a new readiness event (batch used up, or out of descriptors).
-fn accept(listener: &TcpListener, poll: &Poll, slots: &mut Slots, ctx: &Ctx<'_>) -> bool {
+///
+/// A peer the access list refuses is closed before anything is read. A full
+/// table (or a peer at its own limit) makes room by closing the connection
+/// [`Slots::victim`] picks, so connections that never send a request cannot
+/// keep a scraper out. A new connection is driven at once: a request already
+/// sent is read before later arrivals can make room at its expense.
+fn accept(
+    listener: &TcpListener,
+    poll: &Poll,
+    slots: &mut Slots,
+    ctx: &Ctx<'_>,
+    again: &mut Vec<usize>,
+) -> bool {
     for _ in 0..ACCEPT_BATCH {
         match listener.accept() {
-            Ok((stream, _peer)) => {
+            Ok((stream, addr)) => {
+                let peer = match addr.ip() {
+                    IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+                    v4 => v4,
+                };
+                if !ctx.settings.acl.allows(peer) {
+                    continue; // closed at once by dropping it
+                }
+                if slots.peer_count(peer) >= ctx.limits.max_per_peer {
+                    match slots.victim(Some(peer)) {
+                        Some(v) => slots.remove(v),
+                        None => continue,
+                    }
+                }
                 if slots.open >= ctx.limits.max_connections {
-                    continue; // over the limit: closed at once by dropping it
+                    match slots.victim(None) {
+                        Some(v) => slots.remove(v),
+                        None => continue,
+                    }
                 }
                 let _ = stream.set_nodelay(true);
-                let i = slots.insert(Conn::new(stream, ctx));
+                let Some(io) = Transport::new(stream, ctx.settings.tls.as_ref()) else {
+                    continue;
+                };
+                let i = slots.insert(Conn::new(io, ctx.settings.tls.clone(), peer, ctx));
                 let registered = match slots.conns[i].as_mut() {
                     Some(conn) => conn
                         .register(poll.registry(), Token(FIRST_CONN + i))
                         .is_ok(),
                     None => false,
                 };
-                if !registered {
+                if registered {
+                    slots.drive(i, ctx, again, Conn::drive);
+                } else {
                     slots.remove(i);
                 }
             }

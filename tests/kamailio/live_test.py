@@ -502,7 +502,7 @@ def scenario_bad_modparams(module, keep):
         ("a bad duration", [("sample_interval", "soon")], r'key "sample_interval"'),
         ("set with an unknown key", [("set", "prot=1")], r'unknown key \(did you mean "port"\?\); allowed keys are'),
         ("auth_username without auth_password", [("auth_username", "prom")],
-         r'key "auth_username": is set but auth_password is not; set both or neither'),
+         r'key "auth_username": is set but neither auth_password nor auth_password_hash is; set both or neither'),
         ("an unknown modparam", [("prot", 1)], r"parameter <prot> of type <2:int> not found in module <prom_rs>"),
     ]
     for what, params, want in cases:
