@@ -34,7 +34,7 @@ static struct rpc_state st_uptime = {"core.uptime", SEEN_NONE};
 static struct rpc_state st_info = {"core.info", SEEN_NONE};
 static struct rpc_state st_ds = {"dispatcher.list", SEEN_NONE};
 
-static void push(const prom_rs_core *core, struct prom_rs_rpc_summary *sum, const char *group, const char *name,
+static void stat_push(const prom_rs_core *core, struct prom_rs_rpc_summary *sum, const char *group, const char *name,
 	int kind, double value, const char *const *ln, const char *const *lv, size_t n)
 {
 	if (prom_rs_stat_set(core, group, name, kind, value, (const char **)ln, (const char **)lv, n) == PROM_RS_OK) {
@@ -46,7 +46,7 @@ static void push(const prom_rs_core *core, struct prom_rs_rpc_summary *sum, cons
 
 /* Logs changes of an RPC's state (rc and err from prom_rs_rpc_call) and returns the reply's top value, or NULL.
  * `missing_ok`: a module that is not loaded is a normal setup (dispatcher), not a failure. */
-static const struct prom_rs_rpc_node *note(struct rpc_state *s, struct prom_rs_rpc_summary *sum, int rc,
+static const struct prom_rs_rpc_node *rpc_note(struct rpc_state *s, struct prom_rs_rpc_summary *sum, int rc,
 	const struct prom_rs_rpc_reply *r, const char *err, int missing_ok, const char *missing_note)
 {
 	if (rc == PROM_RS_RPC_OK) {
@@ -74,14 +74,14 @@ static const struct prom_rs_rpc_node *note(struct rpc_state *s, struct prom_rs_r
 	return NULL;
 }
 
-static const struct prom_rs_rpc_node *call(struct rpc_state *s, struct prom_rs_rpc_summary *sum, int missing_ok,
+static const struct prom_rs_rpc_node *rpc_call(struct rpc_state *s, struct prom_rs_rpc_summary *sum, int missing_ok,
 	const char *missing_note)
 {
 	const struct prom_rs_rpc_reply *r;
 	char err[512];
 	int rc = prom_rs_rpc_call(s->method, &r, err, sizeof(err));
 
-	return note(s, sum, rc, r, err, missing_ok, missing_note);
+	return rpc_note(s, sum, rc, r, err, missing_ok, missing_note);
 }
 
 /* tm.stats values are unsigned 32-bit numbers that the RPC passes as int: read them back as unsigned. */
@@ -105,7 +105,7 @@ static void sample_tm(const prom_rs_core *core, struct prom_rs_rpc_summary *sum)
 		{"freed", "freed_transactions", "c"},
 		{"delayed_free", "delayed_free_transactions", "c"},
 	};
-	const struct prom_rs_rpc_node *top = call(&st_tm, sum, 1, "no tm families");
+	const struct prom_rs_rpc_node *top = rpc_call(&st_tm, sum, 1, "no tm families");
 	const struct prom_rs_rpc_node *n;
 	static const char *const code_label[] = {"code"};
 
@@ -121,19 +121,19 @@ static void sample_tm(const prom_rs_core *core, struct prom_rs_rpc_summary *sum)
 		if (strlen(n->name) == 3 && n->name[0] >= '1' && n->name[0] <= '6' && !strcmp(n->name + 1, "xx")) {
 			const char *v[] = {n->name};
 
-			push(core, sum, "tm", "completed_transactions", KIND_COUNTER, tm_unsigned(n->num), code_label, v, 1);
+			stat_push(core, sum, "tm", "completed_transactions", KIND_COUNTER, tm_unsigned(n->num), code_label, v, 1);
 			continue;
 		}
 		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 			if (!strcmp(map[i][0], n->name)) {
-				push(core, sum, "tm", map[i][1], map[i][2][0] == 'g' ? KIND_GAUGE : KIND_COUNTER, tm_unsigned(n->num),
+				stat_push(core, sum, "tm", map[i][1], map[i][2][0] == 'g' ? KIND_GAUGE : KIND_COUNTER, tm_unsigned(n->num),
 					NULL, NULL, 0);
 				break;
 			}
 		}
 		if (i == sizeof(map) / sizeof(map[0])) {
 			/* A key this table does not know (a newer tm): a counter under its own name. */
-			push(core, sum, "tm", n->name, KIND_COUNTER, tm_unsigned(n->num), NULL, NULL, 0);
+			stat_push(core, sum, "tm", n->name, KIND_COUNTER, tm_unsigned(n->num), NULL, NULL, 0);
 		}
 	}
 }
@@ -148,7 +148,7 @@ static void sample_pkg(const prom_rs_core *core, struct prom_rs_rpc_summary *sum
 		{"total_frags", "total_frags"},
 	};
 	static const char *const names[] = {"pid", "rank", "desc"};
-	const struct prom_rs_rpc_node *row = call(&st_pkg, sum, 1, "no pkg families");
+	const struct prom_rs_rpc_node *row = rpc_call(&st_pkg, sum, 1, "no pkg families");
 
 	for (; row; row = row->next) {
 		const struct prom_rs_rpc_node *pid = prom_rs_rpc_get(row, "pid"), *rank = prom_rs_rpc_get(row, "rank"),
@@ -170,7 +170,7 @@ static void sample_pkg(const prom_rs_core *core, struct prom_rs_rpc_summary *sum
 			const struct prom_rs_rpc_node *v = prom_rs_rpc_get(row, map[i][0]);
 
 			if (v && v->type == PROM_RS_RPC_NUM) {
-				push(core, sum, "pkg", map[i][1], KIND_GAUGE, v->num, names, values, 3);
+				stat_push(core, sum, "pkg", map[i][1], KIND_GAUGE, v->num, names, values, 3);
 			}
 		}
 		sum->pkg_processes++;
@@ -192,7 +192,7 @@ static const char *trimmed(const char *s)
 
 static void sample_core(const prom_rs_core *core, struct prom_rs_rpc_summary *sum)
 {
-	const struct prom_rs_rpc_node *top = call(&st_uptime, sum, 0, "no uptime");
+	const struct prom_rs_rpc_node *top = rpc_call(&st_uptime, sum, 0, "no uptime");
 	const struct prom_rs_rpc_node *up = top ? prom_rs_rpc_get(top, "uptime") : NULL;
 	static const char *const names[] = {"version", "id", "compiler", "compiled", "flags"};
 	const char *keys[] = {"version", "id", "compiler", "compiled", "flags"};
@@ -200,9 +200,9 @@ static void sample_core(const prom_rs_core *core, struct prom_rs_rpc_summary *su
 	size_t i;
 
 	if (up && up->type == PROM_RS_RPC_NUM) {
-		push(core, sum, "core", "uptime_seconds", KIND_GAUGE, up->num, NULL, NULL, 0);
+		stat_push(core, sum, "core", "uptime_seconds", KIND_GAUGE, up->num, NULL, NULL, 0);
 	}
-	top = call(&st_info, sum, 0, "no build info");
+	top = rpc_call(&st_info, sum, 0, "no build info");
 	if (!top || top->type != PROM_RS_RPC_STRUCT) {
 		return;
 	}
@@ -215,7 +215,7 @@ static void sample_core(const prom_rs_core *core, struct prom_rs_rpc_summary *su
 	if (strchr(values[0], ' ')) {
 		values[0] = strrchr(values[0], ' ') + 1;
 	}
-	push(core, sum, "core", "build_info", KIND_GAUGE, 1, names, values, 5);
+	stat_push(core, sum, "core", "build_info", KIND_GAUGE, 1, names, values, 5);
 }
 
 /* Destination states as dispatcher.list's first FLAGS letter gives them. */
@@ -261,7 +261,7 @@ static void sample_dispatcher(const prom_rs_core *core, struct prom_rs_rpc_summa
 		sum->dispatcher_loaded = 1;
 		return;
 	}
-	top = note(&st_ds, sum, rc, r, err, 1, "no dispatcher families");
+	top = rpc_note(&st_ds, sum, rc, r, err, 1, "no dispatcher families");
 	sum->dispatcher_loaded = rc != PROM_RS_RPC_MISSING;
 	records = top ? prom_rs_rpc_get(top, "RECORDS") : NULL;
 	for (set = records ? records->first : NULL; set; set = set->next) {
@@ -288,12 +288,12 @@ static void sample_dispatcher(const prom_rs_core *core, struct prom_rs_rpc_summa
 			for (j = 0; j < DS_STATES; j++) {
 				const char *v[] = {sets[k].id, uri->str, ds_states[j]};
 
-				push(core, sum, "dispatcher", "destination_state", KIND_GAUGE, j == s, state_names, v, 3);
+				stat_push(core, sum, "dispatcher", "destination_state", KIND_GAUGE, j == s, state_names, v, 3);
 			}
 			{
 				const char *v[] = {sets[k].id, uri->str};
 
-				push(core, sum, "dispatcher", "destination_probing", KIND_GAUGE, f[0] && f[1] == 'P',
+				stat_push(core, sum, "dispatcher", "destination_probing", KIND_GAUGE, f[0] && f[1] == 'P',
 					probe_names, v, 2);
 			}
 			sets[k].n[s]++;
@@ -304,7 +304,7 @@ static void sample_dispatcher(const prom_rs_core *core, struct prom_rs_rpc_summa
 		for (j = 0; j < DS_STATES; j++) {
 			const char *v[] = {sets[i].id, ds_states[j]};
 
-			push(core, sum, "dispatcher", "destinations", KIND_GAUGE, sets[i].n[j], count_names, v, 2);
+			stat_push(core, sum, "dispatcher", "destinations", KIND_GAUGE, sets[i].n[j], count_names, v, 2);
 		}
 	}
 }
