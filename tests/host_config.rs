@@ -125,7 +125,7 @@ fn refused_configurations_exit_2_naming_file_line_and_key() {
     // (lines, the line refused, what its message starts with after "FILE:LINE: ")
     let cases: Vec<(Vec<String>, usize, String)> = vec![
         (vec![line("enabled", "no"), line("auth_username", "prom")], 2,
-         "key \"auth_username\": is set but auth_password is not".into()),
+         "key \"auth_username\": is set but neither auth_password nor auth_password_hash is".into()),
         (vec![line("enabled", "no"), line("auth_password", "hunter2")], 2,
          "key \"auth_password\": is set but auth_username is not".into()),
         (vec![line("enabled", "no"), line("tls_key", "/k.pem")], 2, "key \"tls_key\": is set but tls_cert".into()),
